@@ -1,0 +1,99 @@
+"""The exception hierarchy every layer raises and every backend maps driver errors onto."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CheckViolationError",
+    "FieldError",
+    "FieldLookupError",
+    "FieldLookupValueError",
+    "ForeignKeyViolationError",
+    "IntegrityError",
+    "ManagerError",
+    "MultipleObjectsReturned",
+    "NotFoundError",
+    "NotNullViolationError",
+    "OperationalError",
+    "OxydeError",
+    "ProgrammingError",
+    "TransactionTimeoutError",
+    "UniqueViolationError",
+]
+
+
+class OxydeError(Exception):
+    """Base of every error oxyde raises on purpose.
+
+    Errors that come from the database keep the backend's code: ``sqlstate`` for
+    PostgreSQL, the extended result code for SQLite, the errno for MySQL, in ``code``.
+    The driver's exception stays available as ``__cause__``.
+    """
+
+    def __init__(self, message: str = "", *, code: str | int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def sqlstate(self) -> str | None:
+        return self.code if isinstance(self.code, str) else None
+
+
+class FieldError(OxydeError):
+    """An unknown field name (filter key, update field, order_by, values...)."""
+
+
+class FieldLookupError(OxydeError):
+    """An unknown lookup, or a path that cannot be traversed."""
+
+
+class FieldLookupValueError(FieldLookupError):
+    """A value that the lookup cannot take (``in`` with a string, ``gte=None``...)."""
+
+
+class ManagerError(OxydeError):
+    """A query or manager operation that cannot be carried out."""
+
+
+class NotFoundError(ManagerError):
+    """``get()`` (or an update of a saved instance) matched no row."""
+
+
+class MultipleObjectsReturned(ManagerError):
+    """``get()`` matched more than one row."""
+
+
+class IntegrityError(ManagerError):
+    """The database refused a write because of a constraint."""
+
+
+class UniqueViolationError(IntegrityError):
+    pass
+
+
+class ForeignKeyViolationError(IntegrityError):
+    pass
+
+
+class NotNullViolationError(IntegrityError):
+    pass
+
+
+class CheckViolationError(IntegrityError):
+    pass
+
+
+class OperationalError(OxydeError):
+    """The database or the pool failed: connection refused or lost, pool timeout,
+    database closed, interrupted statement, any error that is not about the data."""
+
+
+class ProgrammingError(OxydeError):
+    """The database rejected the statement itself: a syntax error, an unknown table or
+    column, a value of the wrong type, a misused API. Retrying will not help."""
+
+
+class TransactionTimeoutError(TimeoutError):
+    """An ``atomic(timeout=...)`` block ran out of time; it has been rolled back.
+
+    It is a ``TimeoutError`` and not an ``OxydeError``, as in the public Oxyde API.
+    """

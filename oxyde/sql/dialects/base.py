@@ -1,0 +1,68 @@
+"""What a dialect is: SQL syntax as data, plus the value adapters and converters.
+
+A ``Dialect`` is plain data that the compiled SQL builder reads (quote character,
+placeholder style, feature flags) and two tables of functions keyed by value kind
+(``oxyde.sql.ir.KINDS``): ``adapters`` turn a Python value into what the driver binds,
+``converters`` turn what the driver returns into the Python value a model field holds.
+A kind missing from a table needs no conversion. Backends may derive a variant of their
+dialect with driver-specific adapters (``dataclasses.replace``); no module outside
+``oxyde/sql/dialects`` and ``oxyde/backends`` branches on a dialect's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Adapter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, eq=False)
+class Dialect:
+    #: "postgres", "sqlite" or "mysql"
+    name: str
+    #: identifier quote character
+    quote: str
+    #: "qmark" (``?``), "format" (``%s``) or "numeric" (``$1``)
+    placeholder: str
+    #: bind an IN list as one array parameter (``= ANY($1)``) instead of expanding it
+    array_in: bool
+    #: INSERT/UPDATE/DELETE ... RETURNING
+    returning: bool
+    #: FOR UPDATE / FOR SHARE are emitted (SQLite: no-ops)
+    row_locks: bool
+    #: expression of ``order_by("?")``
+    random_sql: str
+    #: LIMIT literal used when only an OFFSET is given, None if OFFSET alone is valid
+    offset_only_limit: str | None
+    #: clause appended to LIKE conditions
+    like_escape: str
+    #: "pipes" (``a || b``) or "concat" (``CONCAT(a, b)``)
+    concat_style: str
+    #: literal SQL for TRUE / FALSE conditions
+    true_sql: str
+    false_sql: str
+    #: "on_conflict" or "on_duplicate_key"
+    upsert_style: str
+    #: Python value -> driver value, per kind
+    adapters: Mapping[str, Adapter] = field(default_factory=dict)
+    #: driver value -> Python value, per kind (used by row plans)
+    converters: Mapping[str, Adapter] = field(default_factory=dict)
+    #: DDL type names per kind; see ``oxyde/sql/ddl.py``
+    type_names: Mapping[str, str] = field(default_factory=dict)
+    #: statements taking RETURNING although ``returning`` is False, a subset of
+    #: {"insert", "update", "delete"}: MariaDB 10.5+ has it on INSERT and DELETE only
+    returning_on: frozenset[str] = frozenset()
+    #: without RETURNING on INSERT, the keys one multi-row INSERT generates are the
+    #: reported first key plus multiples of this (MySQL ``auto_increment_increment``)
+    insert_id_step: int = 1
+
+    def supports_returning(self, statement: str) -> bool:
+        """Whether ``statement`` ("insert", "update" or "delete") can take RETURNING."""
+        return self.returning or statement in self.returning_on
+
+    def quote_ident(self, name: str) -> str:
+        """The one place where identifiers are quoted (guarantee G7)."""
+        q = self.quote
+        return q + name.replace(q, q + q) + q
