@@ -1,0 +1,496 @@
+"""CREATE / DROP statements for a model's table, its enum types, indexes and foreign keys.
+
+Everything comes from ``ModelMeta`` (``oxyde/models/metadata.py``). Types come from the
+dialect's ``type_names``; the other per-dialect differences of DDL are the data in
+``DdlStyle`` below, so this module has no dialect branches. Statements are idempotent
+where the database allows (``IF NOT EXISTS``), so ``create_tables`` can run again.
+Foreign keys are separate ``ALTER TABLE`` statements (except on SQLite, which declares
+them inline) so that tables referencing each other can all be created first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Final
+from uuid import UUID
+
+from oxyde.models.metadata import Column, ForeignKey, ModelMeta
+from oxyde.sql.dialects.base import Dialect
+
+__all__ = [
+    "DdlStyle",
+    "column_type",
+    "create_table_statements",
+    "drop_table_statements",
+    "enum_type_name",
+    "foreign_key_statements",
+]
+
+#: Longest identifier PostgreSQL keeps (MySQL allows 64); longer generated names are
+#: shortened with a hash so they stay unique instead of being cut (PG) or refused (MySQL).
+MAX_NAME: Final = 63
+
+_FK_ACTIONS: Final = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
+
+
+@dataclass(frozen=True)
+class DdlStyle:
+    """How one database spells the DDL that is not a type name."""
+
+    #: enums are ``CREATE TYPE ... AS ENUM`` types (PostgreSQL)
+    enum_types: bool
+    #: foreign keys are declared inside CREATE TABLE (SQLite cannot add them later)
+    inline_foreign_keys: bool
+    #: indexes are declared inside CREATE TABLE (MySQL: idempotent with the table, and
+    #: MySQL has no CREATE INDEX IF NOT EXISTS)
+    inline_indexes: bool
+    #: "statement" (COMMENT ON), "inline" (COMMENT '...') or "none"
+    comments: str
+    #: text after the closing parenthesis of CREATE TABLE
+    table_options: str
+    #: ``USING <method>`` on indexes
+    index_methods: bool
+    #: ``CREATE INDEX ... WHERE``
+    partial_indexes: bool
+    #: the schema qualifies the index name, not the table (SQLite)
+    index_schema_on_name: bool
+    #: REFERENCES may name a schema (SQLite: same database only)
+    schema_in_references: bool
+    #: DROP TABLE ... CASCADE
+    drop_cascade: bool
+    #: backslash is an escape character inside string literals (MySQL)
+    backslash_escapes: bool
+    #: ``'\\x..'`` (PostgreSQL bytea) or ``X'..'``
+    hex_bytes_prefix: bool
+    #: kinds whose DEFAULT must be an expression in parentheses (MySQL JSON/BLOB/TEXT)
+    expression_default_kinds: frozenset[str] = frozenset()
+
+
+_POSTGRES_STYLE = DdlStyle(
+    enum_types=True,
+    inline_foreign_keys=False,
+    inline_indexes=False,
+    comments="statement",
+    table_options="",
+    index_methods=True,
+    partial_indexes=True,
+    index_schema_on_name=False,
+    schema_in_references=True,
+    drop_cascade=True,
+    backslash_escapes=False,
+    hex_bytes_prefix=True,
+)
+
+_STYLES: Final[dict[str, DdlStyle]] = {
+    "postgres": _POSTGRES_STYLE,
+    "sqlite": replace(
+        _POSTGRES_STYLE,
+        enum_types=False,
+        inline_foreign_keys=True,
+        comments="none",
+        index_methods=False,
+        index_schema_on_name=True,
+        schema_in_references=False,
+        drop_cascade=False,
+        hex_bytes_prefix=False,
+    ),
+    "mysql": replace(
+        _POSTGRES_STYLE,
+        enum_types=False,
+        inline_indexes=True,
+        comments="inline",
+        table_options=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        index_methods=False,
+        partial_indexes=False,
+        drop_cascade=False,
+        backslash_escapes=True,
+        hex_bytes_prefix=False,
+        expression_default_kinds=frozenset({"json", "array", "bytes", "any"}),
+    ),
+}
+
+
+def ddl_style(dialect: Dialect) -> DdlStyle:
+    try:
+        return _STYLES[dialect.name]
+    except KeyError:
+        raise ValueError(
+            f"no DDL rules for dialect {dialect.name!r}; known: {', '.join(sorted(_STYLES))}"
+        ) from None
+
+
+# -- names and literals ------------------------------------------------------------------
+
+
+def _short(name: str) -> str:
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[: MAX_NAME - 9]}_{digest}"
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def enum_type_name(enum_cls: type[Enum]) -> str:
+    """``PostStatus`` -> ``post_status_enum`` (PostgreSQL type of an enum column)."""
+    return f"{_snake(enum_cls.__name__)}_enum"
+
+
+def _string(value: str, style: DdlStyle) -> str:
+    if style.backslash_escapes:
+        value = value.replace("\\", "\\\\")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _table(meta: ModelMeta, dialect: Dialect) -> str:
+    name = dialect.quote_ident(meta.table_name)
+    if meta.schema:
+        return f"{dialect.quote_ident(meta.schema)}.{name}"
+    return name
+
+
+def _enum_values(col: Column) -> list[str]:
+    if col.enum_cls is None:
+        raise ValueError(f"column {col.column!r} is an enum column without an enum class")
+    return [str(member.value) for member in col.enum_cls]
+
+
+def _as_sql(statements: list[str], dialect: Dialect) -> list[str]:
+    """Statements as the executor takes them: with ``%s`` placeholders a literal ``%``
+    (in a comment, a CHECK, a default) is written ``%%``, as in compiled queries."""
+    if dialect.placeholder == "format":
+        return [statement.replace("%", "%%") for statement in statements]
+    return statements
+
+
+# -- types -------------------------------------------------------------------------------
+
+
+def column_type(col: Column, dialect: Dialect) -> str:
+    """The DDL type of ``col`` on ``dialect``: ``db_type`` if given, else by value kind."""
+    if col.db_type:
+        return col.db_type
+    names = dialect.type_names
+    if col.primary_key and col.auto_increment:
+        return names["auto_pk"]
+    kind = col.kind
+    if kind == "datetime" and col.timezone:
+        return names.get("datetime_tz", names["datetime"])
+    if kind == "str":
+        return names["str"].format(n=col.max_length or 255)
+    if kind == "decimal":
+        if col.max_digits is None:
+            return names["decimal"]
+        return names["decimal_sized"].format(p=col.max_digits, s=col.decimal_places or 0)
+    if kind == "enum":
+        template = names["enum"]
+        values = _enum_values(col)
+        style = ddl_style(dialect)
+        return template.format(
+            enum_type=dialect.quote_ident(enum_type_name(col.enum_cls)),
+            values=", ".join(_string(v, style) for v in values),
+        )
+    if kind == "array":
+        template = names["array"]
+        if "{item}" not in template:
+            return template
+        item = Column(
+            name=col.name,
+            column=col.column,
+            kind=col.item_kind or "any",
+            python_type=col.item_type,
+            enum_cls=col.item_type if col.item_kind == "enum" else None,
+        )
+        return template.format(item=column_type(item, dialect))
+    try:
+        return names[kind]
+    except KeyError:
+        raise ValueError(
+            f"dialect {dialect.name!r} has no column type for kind {kind!r} "
+            f"(column {col.column!r}); set db_type"
+        ) from None
+
+
+def _default_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str | None:
+    """The DEFAULT clause value: ``db_default`` verbatim, else a plain constant's literal."""
+    if col.db_default is not None:
+        return col.db_default
+    if not col.has_default or col.default is None or (col.primary_key and col.auto_increment):
+        return None
+    value = col.default
+    if isinstance(value, Enum):
+        value = value.value
+    elif not isinstance(value, _PLAIN_DEFAULTS):
+        return None  # a factory or an object: the application fills it in
+    adapt = dialect.adapters.get(col.kind)
+    if adapt is not None:
+        value = adapt(value)
+    literal = _literal(value, style)
+    if literal is not None and col.kind in style.expression_default_kinds:
+        literal = f"({literal})"
+    return literal
+
+
+_PLAIN_DEFAULTS: Final = (
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    Decimal,
+    UUID,
+    date,
+    time,
+    timedelta,
+    dict,
+    list,
+)
+
+
+def _literal(value: Any, style: DdlStyle) -> str | None:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, float):
+        return (
+            repr(value) if value == value and value not in (float("inf"), float("-inf")) else None
+        )
+    if isinstance(value, str):
+        return _string(value, style)
+    if isinstance(value, UUID):
+        return _string(str(value), style)
+    if isinstance(value, bytes):
+        if style.hex_bytes_prefix:
+            return f"'\\x{value.hex()}'"
+        return f"X'{value.hex()}'"
+    if isinstance(value, datetime):
+        return _string(value.isoformat(" "), style)
+    if isinstance(value, date | time):
+        return _string(value.isoformat(), style)
+    if isinstance(value, timedelta):
+        micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+        return _string(f"{micros} microseconds", style)
+    return None  # lists and dicts the dialect does not turn into text
+
+
+# -- CREATE ------------------------------------------------------------------------------
+
+
+def _column_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str:
+    parts = [dialect.quote_ident(col.column), column_type(col, dialect)]
+    if col.primary_key:
+        # an auto-numbered key never takes NULL; NOT NULL on SQLite's INTEGER PRIMARY KEY
+        # would only get in the way of its rowid numbering
+        if not col.auto_increment:
+            parts.append("NOT NULL")
+    elif not col.nullable:
+        parts.append("NOT NULL")
+    default = _default_sql(col, dialect, style)
+    if default is not None:
+        parts.append(f"DEFAULT {default}")
+    if col.primary_key:
+        parts.append("PRIMARY KEY")
+    elif col.unique:
+        parts.append("UNIQUE")
+    if col.comment and style.comments == "inline":
+        parts.append(f"COMMENT {_string(col.comment, style)}")
+    return " ".join(parts)
+
+
+def _columns_of(meta: ModelMeta, fields: tuple[str, ...] | list[str], what: str) -> list[str]:
+    out = []
+    for name in fields:
+        col = meta.columns.get(name)
+        if col is None:
+            # a database column name is accepted as well
+            field = meta.field_by_column.get(name)
+            col = meta.columns.get(field) if field is not None else None
+        if col is None:
+            raise ValueError(
+                f"{meta.table_name}: {what} names unknown field {name!r}; "
+                f"fields: {', '.join(meta.columns)}"
+            )
+        out.append(col.column)
+    return out
+
+
+def _reference(fk: ForeignKey, dialect: Dialect, style: DdlStyle) -> str:
+    target: ModelMeta = fk.target._db_meta
+    target_col = target.columns.get(fk.target_field)
+    column = target_col.column if target_col is not None else fk.target_field
+    table = dialect.quote_ident(target.table_name)
+    if target.schema and style.schema_in_references:
+        table = f"{dialect.quote_ident(target.schema)}.{table}"
+    on_delete = fk.on_delete.upper()
+    on_update = fk.on_update.upper()
+    for action in (on_delete, on_update):
+        if action not in _FK_ACTIONS:
+            raise ValueError(
+                f"foreign key {fk.name!r}: unknown action {action!r}; "
+                f"expected one of {', '.join(sorted(_FK_ACTIONS))}"
+            )
+    return (
+        f"FOREIGN KEY ({dialect.quote_ident(fk.column)}) REFERENCES {table} "
+        f"({dialect.quote_ident(column)}) ON DELETE {on_delete} ON UPDATE {on_update}"
+    )
+
+
+@dataclass(frozen=True)
+class _IndexDef:
+    name: str
+    columns: list[str]
+    unique: bool
+    where: str | None
+    method: str | None
+
+
+def _indexes(meta: ModelMeta, style: DdlStyle) -> list[_IndexDef]:
+    table = meta.table_name
+    out: list[_IndexDef] = []
+    for col in meta.columns.values():
+        if col.index and not col.unique and not col.primary_key:
+            name = col.index_name or _short(f"{table}_{col.column}_idx")
+            out.append(_IndexDef(name, [col.column], False, None, col.index_method))
+    for index in meta.indexes:
+        columns = _columns_of(meta, tuple(index.fields), "an index")
+        name = index.name or _short(f"{table}_{'_'.join(columns)}_idx")
+        if index.where and not style.partial_indexes:
+            raise ValueError(
+                f"index {name!r} on {table!r}: partial indexes (where=) are not supported "
+                "by this database"
+            )
+        out.append(_IndexDef(name, columns, bool(index.unique), index.where, index.method))
+    return out
+
+
+def _enum_statements(meta: ModelMeta, dialect: Dialect, style: DdlStyle) -> list[str]:
+    statements: list[str] = []
+    seen: set[str] = set()
+    for col in meta.columns.values():
+        if col.db_type:
+            continue
+        enum_cls = None
+        if col.kind == "enum":
+            enum_cls = col.enum_cls
+        elif col.kind == "array" and col.item_kind == "enum":
+            enum_cls = col.item_type
+        if enum_cls is None:
+            continue
+        type_name = enum_type_name(enum_cls)
+        if type_name in seen:
+            continue
+        seen.add(type_name)
+        values = ", ".join(_string(str(m.value), style) for m in enum_cls)
+        # CREATE TYPE has no IF NOT EXISTS: swallow the duplicate inside a block
+        statements.append(
+            f"DO $$ BEGIN CREATE TYPE {dialect.quote_ident(type_name)} AS ENUM ({values}); "
+            "EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+        )
+    return statements
+
+
+def create_table_statements(
+    meta: ModelMeta, dialect: Dialect, *, if_not_exists: bool = True
+) -> list[str]:
+    """Enum types, CREATE TABLE, comments and indexes for ``meta``, in execution order.
+
+    Foreign keys are added afterwards by ``foreign_key_statements`` (inline on SQLite).
+    """
+    style = ddl_style(dialect)
+    q = dialect.quote_ident
+    table = _table(meta, dialect)
+    statements = _enum_statements(meta, dialect, style) if style.enum_types else []
+
+    items = [_column_sql(col, dialect, style) for col in meta.columns.values()]
+    for fields in meta.unique_together:
+        columns = _columns_of(meta, tuple(fields), "unique_together")
+        name = _short(f"{meta.table_name}_{'_'.join(columns)}_uniq")
+        items.append(f"CONSTRAINT {q(name)} UNIQUE ({', '.join(q(c) for c in columns)})")
+    for i, check in enumerate(meta.constraints, start=1):
+        name = check.name or _short(f"chk_{meta.table_name}_{i}")
+        items.append(f"CONSTRAINT {q(name)} CHECK ({check.expression})")
+    if style.inline_foreign_keys:
+        items.extend(
+            _reference(col.fk, dialect, style)
+            for col in meta.columns.values()
+            if col.fk is not None
+        )
+    indexes = _indexes(meta, style)
+    if style.inline_indexes:
+        for index in indexes:
+            kind = "UNIQUE KEY" if index.unique else "KEY"
+            items.append(f"{kind} {q(index.name)} ({', '.join(q(c) for c in index.columns)})")
+
+    options = style.table_options
+    if meta.comment and style.comments == "inline":
+        options += f" COMMENT={_string(meta.comment, style)}"
+    exists = "IF NOT EXISTS " if if_not_exists else ""
+    statements.append(f"CREATE TABLE {exists}{table} ({', '.join(items)}){options}")
+
+    if style.comments == "statement":
+        if meta.comment:
+            statements.append(f"COMMENT ON TABLE {table} IS {_string(meta.comment, style)}")
+        for col in meta.columns.values():
+            if col.comment:
+                statements.append(
+                    f"COMMENT ON COLUMN {table}.{q(col.column)} IS {_string(col.comment, style)}"
+                )
+
+    if not style.inline_indexes:
+        for index in indexes:
+            statements.append(_create_index(meta, dialect, style, index, if_not_exists))
+    return _as_sql(statements, dialect)
+
+
+def _create_index(
+    meta: ModelMeta, dialect: Dialect, style: DdlStyle, index: _IndexDef, if_not_exists: bool
+) -> str:
+    q = dialect.quote_ident
+    name = q(index.name)
+    table = q(meta.table_name)
+    if meta.schema:
+        if style.index_schema_on_name:
+            name = f"{q(meta.schema)}.{name}"
+        else:
+            table = f"{q(meta.schema)}.{table}"
+    unique = "UNIQUE " if index.unique else ""
+    exists = "IF NOT EXISTS " if if_not_exists else ""
+    using = f" USING {index.method}" if index.method and style.index_methods else ""
+    columns = ", ".join(q(c) for c in index.columns)
+    where = f" WHERE {index.where}" if index.where else ""
+    return f"CREATE {unique}INDEX {exists}{name} ON {table}{using} ({columns}){where}"
+
+
+def foreign_key_statements(meta: ModelMeta, dialect: Dialect) -> list[str]:
+    """``ALTER TABLE ... ADD CONSTRAINT`` per foreign key; ``[]`` where they are inline."""
+    style = ddl_style(dialect)
+    if style.inline_foreign_keys:
+        return []
+    table = _table(meta, dialect)
+    statements = []
+    for col in meta.columns.values():
+        if col.fk is None:
+            continue
+        name = dialect.quote_ident(_short(f"fk_{meta.table_name}_{col.column}"))
+        statements.append(
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} {_reference(col.fk, dialect, style)}"
+        )
+    return _as_sql(statements, dialect)
+
+
+def drop_table_statements(
+    meta: ModelMeta, dialect: Dialect, *, if_exists: bool = True
+) -> list[str]:
+    """DROP TABLE for ``meta`` (PostgreSQL: CASCADE, which drops foreign keys onto it)."""
+    style = ddl_style(dialect)
+    exists = "IF EXISTS " if if_exists else ""
+    cascade = " CASCADE" if style.drop_cascade else ""
+    return _as_sql([f"DROP TABLE {exists}{_table(meta, dialect)}{cascade}"], dialect)
