@@ -1,0 +1,65 @@
+"""Backend lookup: the module implementing each backend, imported only when first used.
+
+Importing oxyde never imports a database driver; ``backend_class`` does, the first time
+a database of that kind connects. Every backend module exposes one class constructed
+as ``cls(url, settings, *, name)`` (a ``DatabaseURL``, the ``PoolSettings`` and the
+database's alias, used in error messages) that implements ``oxyde.backends.base.Backend``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from oxyde.backends.base import Backend
+    from oxyde.db.settings import PoolSettings
+    from oxyde.db.url import DatabaseURL
+
+__all__ = ["BACKENDS", "BackendFactory", "backend_class"]
+
+
+class BackendFactory(Protocol):
+    def __call__(self, url: DatabaseURL, settings: PoolSettings, *, name: str) -> Backend: ...
+
+
+class _Entry(NamedTuple):
+    module: str
+    cls: str
+    #: top-level name of the driver package the module imports
+    driver: str
+    #: the ``pip install 'oxyde[extra]'`` that provides it
+    extra: str
+
+
+BACKENDS: dict[str, _Entry] = {
+    "sqlite": _Entry("oxyde.backends.sqlite", "SQLiteBackend", "apsw", "sqlite"),
+    "postgres": _Entry("oxyde.backends.postgres", "PostgresBackend", "psycopg", "postgres"),
+    "mysql": _Entry("oxyde.backends.mysql", "MySQLBackend", "MySQLdb", "mysql"),
+}
+
+
+def backend_class(name: str) -> BackendFactory:
+    """The backend class for a backend name ("postgres", "mysql", "sqlite") or a URL
+    scheme ("postgresql", "mariadb"...). ``ImportError`` names the extra to install
+    when the driver is missing."""
+    from oxyde.db.url import SCHEMES
+
+    key = SCHEMES.get(name.lower(), name.lower())
+    entry = BACKENDS.get(key)
+    if entry is None:
+        raise ValueError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
+    try:
+        module = importlib.import_module(entry.module)
+    except ModuleNotFoundError as exc:
+        missing = (exc.name or "").partition(".")[0]
+        if missing == entry.driver.partition(".")[0]:
+            raise ImportError(
+                f"the {key} backend needs the {entry.driver!r} driver: "
+                f"pip install 'oxyde[{entry.extra}]'"
+            ) from exc
+        if exc.name == entry.module:
+            raise ImportError(f"the {key} backend is not available in this build") from exc
+        raise
+    factory: BackendFactory = getattr(module, entry.cls)
+    return factory

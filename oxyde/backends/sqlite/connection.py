@@ -1,0 +1,567 @@
+"""One apsw connection as an oxyde ``Connection``: statements, transactions, streams.
+
+Every call becomes one job on the connection's worker thread (``_run``, the single
+place where work crosses from the loop to SQLite), and a job does the whole call:
+execute and fetch all rows, or BEGIN + executemany + COMMIT, so a call costs one
+thread hop. When the awaiting task is cancelled the job is flagged, the progress
+handler (or the busy handler, while waiting on a lock) aborts the statement, and the
+task waits, shielded, until the worker has let go of the connection; only then does
+the ``CancelledError`` travel on, so a connection is never handed back while SQLite
+still runs on it (G1, G5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, TypeVar
+
+import apsw
+
+from oxyde.backends.base import Executor, Row
+from oxyde.backends.sqlite.errors import map_error
+from oxyde.backends.sqlite.worker import IDLE, Job, Worker
+from oxyde.exceptions import OperationalError, ProgrammingError
+
+if TYPE_CHECKING:
+    from oxyde.sql.dialects.base import Dialect
+
+__all__ = ["ConnectOptions", "SQLiteConnection", "shielded"]
+
+T = TypeVar("T")
+
+#: VM instructions between two looks at the cancellation flag (about 1 ms of SQLite work
+#: here). Each look takes the GIL: much more often, two readers contend for it and stop
+#: running in parallel, and a busy event loop slows long statements down.
+PROGRESS_STEPS: Final = 50_000
+#: prepared statements kept per connection (apsw's default is 100); one query shape has
+#: one SQL text, so a larger cache means fewer re-prepares.
+STATEMENT_CACHE: Final = 256
+# Longest single sleep of the busy handler; it also wakes early when cancelled.
+_BUSY_SLEEP_MAX: Final = 0.02
+
+_ISOLATION: Final = frozenset(
+    {"read uncommitted", "read committed", "repeatable read", "serializable"}
+)
+_SAVEPOINT_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_ids = itertools.count(1)
+
+
+class ConnectOptions:
+    """What every connection of one database applies when it opens."""
+
+    __slots__ = ("busy_timeout", "dialect", "label", "path", "pragmas")
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        label: str,
+        dialect: Dialect,
+        pragmas: Sequence[tuple[str, str]],
+        busy_timeout: float,
+    ) -> None:
+        self.path = path
+        #: the database alias, for thread names and messages
+        self.label = label
+        self.dialect = dialect
+        #: (name, value) pairs run as ``PRAGMA name=value`` in this order
+        self.pragmas = tuple(pragmas)
+        #: seconds a statement waits for a lock before SQLITE_BUSY
+        self.busy_timeout = busy_timeout
+
+
+def _regexp(*args: Any) -> int | None:
+    # ``x REGEXP p`` calls regexp(p, x). ``re`` caches compiled patterns.
+    pattern, value = args
+    if pattern is None or value is None:
+        return None
+    return 1 if re.search(pattern, value if isinstance(value, str) else str(value)) else 0
+
+
+class SQLiteConnection:
+    """An ``oxyde.backends.base.Connection`` over one apsw connection and its thread."""
+
+    def __init__(self, options: ConnectOptions, *, role: str) -> None:
+        self._options = options
+        self.role = role
+        self.id = next(_ids)
+        self._worker = Worker(f"oxyde-sqlite-{options.label}-{role}-{self.id}")
+        self._db: apsw.Connection | None = None
+        # Mirrors of the apsw state, refreshed by the worker at the end of each job so
+        # the loop can read them without touching the connection.
+        self._in_tx = False
+        self._query_only = False
+        self._closed = False
+        #: a failed COMMIT or a dead worker: the pool must close, not reuse, it
+        self.broken = False
+        self.created_at = time.monotonic()
+        self.last_used = self.created_at
+        self._savepoints = itertools.count(1)
+        self._busy_since = 0.0
+        # Set by a cancellation so a busy handler sleeping on a lock wakes at once.
+        self._busy_wake = threading.Event()
+
+    # -- the one way work reaches SQLite -----------------------------------------
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        if self._closed:
+            raise OperationalError("the SQLite connection is closed")
+        loop = asyncio.get_running_loop()
+        job = Job(fn, loop, loop.create_future())
+        self._worker.submit(job)
+        try:
+            result: T = await job.future
+            return result
+        except asyncio.CancelledError:
+            await self._abandon(job)
+            raise
+
+    async def _abandon(self, job: Job) -> None:
+        """Stop a cancelled job and wait, shielded from further cancellation, until the
+        worker has returned from it."""
+        job.cancelled = True
+        if job.done:
+            return
+        self._wake_busy_handler()
+        waiter = job.waiter = job.loop.create_future()
+        while not job.done:
+            try:
+                await asyncio.shield(waiter)
+            except asyncio.CancelledError:
+                # Cancelled again: keep waiting, the caller re-raises the cancellation.
+                continue
+
+    def _wake_busy_handler(self) -> None:
+        self._busy_wake.set()
+
+    # -- opening and closing -----------------------------------------------------
+
+    async def open(self) -> None:
+        try:
+            await self._run(self._open_sync)
+        except BaseException:
+            # Cancelled or failed: close what may have been opened, end the thread.
+            self.close_nowait()
+            raise
+
+    def _open_sync(self) -> None:
+        opts = self._options
+        try:
+            db = apsw.Connection(
+                opts.path,
+                flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE,
+                statementcachesize=STATEMENT_CACHE,
+            )
+        except apsw.Error as exc:
+            raise OperationalError(
+                f"cannot open SQLite database {opts.path!r}: {exc}",
+                code=getattr(exc, "extendedresult", None),
+            ) from exc
+        try:
+            # Double-quoted strings are identifiers only: a misspelt column must not
+            # silently become a string literal.
+            db.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
+            db.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
+            # Our own busy handler instead of busy_timeout: it gives up when the call is
+            # cancelled rather than sleeping out the whole timeout.
+            db.set_busy_handler(self._on_busy)
+            db.set_progress_handler(self._should_abort, PROGRESS_STEPS)
+            db.create_scalar_function("REGEXP", _regexp, 2, deterministic=True)
+            for name, value in opts.pragmas:
+                if name == "journal_mode" and self.role != "writer":
+                    continue  # persistent in the file; the writer has set it
+                db.execute(f"PRAGMA {name}={value}").fetchall()
+        except apsw.Error as exc:
+            db.close(True)
+            raise map_error(exc) from exc
+        self._db = db
+
+    def _should_abort(self) -> bool:
+        return self._worker.current.cancelled
+
+    def _on_busy(self, count: int) -> bool:
+        if self._worker.current.cancelled:
+            return False
+        now = time.monotonic()
+        if count == 0:
+            self._busy_since = now
+        remaining = self._options.busy_timeout - (now - self._busy_since)
+        if remaining <= 0:
+            return False
+        wake = self._busy_wake
+        if wake.wait(min(remaining, _BUSY_SLEEP_MAX, 0.001 * (count + 1))):
+            wake.clear()
+        return not self._worker.current.cancelled
+
+    async def close(self) -> None:
+        """Roll back whatever is open and close the connection and its thread."""
+        if self._closed:
+            return
+        try:
+            await self._run(self._close_sync)
+        finally:
+            self._closed = True
+            self._worker.stop()
+
+    def close_nowait(self) -> None:
+        """Queue the close without waiting for it (pool shrinking, discards)."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        self._worker.submit(Job(self._close_sync, loop, loop.create_future()))
+        self._worker.stop()
+
+    def _close_sync(self) -> None:
+        db, self._db = self._db, None
+        if db is not None:
+            # force: finalise statements left by an abandoned stream. Closing rolls
+            # back an open transaction; there is nothing else to report.
+            with contextlib.suppress(apsw.Error):
+                db.close(True)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # -- Executor ----------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._options.dialect
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._in_tx
+
+    def _conn(self) -> apsw.Connection:
+        db = self._db
+        if db is None:
+            raise OperationalError("the SQLite connection is closed")
+        return db
+
+    def _settle(self, db: apsw.Connection) -> None:
+        try:
+            self._in_tx = db.in_transaction
+        except apsw.Error:
+            # Closed underneath us: not reusable.
+            self._in_tx = False
+            self.broken = True
+        self.last_used = time.monotonic()
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        def job() -> list[Row]:
+            db = self._conn()
+            try:
+                rows: list[Row] = db.execute(sql, params).fetchall()
+            except apsw.Error as exc:
+                raise map_error(exc) from exc
+            finally:
+                self._settle(db)
+            return rows
+
+        return await self._run(job)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        def job() -> tuple[list[str], list[Row]]:
+            db = self._conn()
+            names: list[str] = []
+
+            # The description is read before the first step: a statement that returns
+            # no rows is complete by the time ``execute`` returns and has none left.
+            def trace(cursor: apsw.Cursor, _sql: str, _bindings: Any) -> bool:
+                names[:] = [d[0] for d in cursor.description]
+                return True
+
+            cursor = db.cursor()
+            cursor.exec_trace = trace
+            try:
+                rows: list[Row] = cursor.execute(sql, params).fetchall()
+            except apsw.Error as exc:
+                raise map_error(exc) from exc
+            finally:
+                self._settle(db)
+            return names, rows
+
+        return await self._run(job)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        def job() -> int:
+            db = self._conn()
+            before = db.total_changes()
+            try:
+                for _ in db.execute(sql, params):
+                    pass
+            except apsw.Error as exc:
+                raise map_error(exc) from exc
+            finally:
+                self._settle(db)
+            # ``changes()`` keeps the count of the last INSERT/UPDATE/DELETE, so a DDL
+            # statement would report a stale number: only trust it if something changed.
+            return db.changes() if db.total_changes() != before else 0
+
+        return await self._run(job)
+
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
+        if not params_seq:
+            return 0
+
+        def job() -> int:
+            db = self._conn()
+            before = db.total_changes()
+            outer = not db.in_transaction
+            name = f"oxyde_many_{next(self._savepoints)}"
+            try:
+                db.execute("BEGIN IMMEDIATE" if outer else f"SAVEPOINT {name}")
+                for _ in db.executemany(sql, params_seq):
+                    pass
+                db.execute("COMMIT" if outer else f"RELEASE {name}")
+            except BaseException as exc:
+                self._undo(db, None if outer else name)
+                if isinstance(exc, apsw.Error):
+                    raise map_error(exc) from exc
+                raise
+            finally:
+                self._settle(db)
+            # Counts every row the statements changed (triggers and cascades included).
+            changed: int = db.total_changes() - before
+            return changed
+
+        return await self._run(job)
+
+    def _undo(self, db: apsw.Connection, savepoint: str | None) -> None:
+        """Roll back what a failed job started; never interrupted by cancellation."""
+        worker = self._worker
+        job, worker.current = worker.current, IDLE
+        try:
+            if not db.in_transaction:
+                return  # SQLite already rolled the whole transaction back
+            if savepoint is None:
+                db.execute("ROLLBACK")
+            else:
+                db.execute(f"ROLLBACK TO {savepoint}; RELEASE {savepoint}")
+        except apsw.Error:
+            # Leave the state for the pool to see: it closes a connection that is
+            # still in a transaction.
+            pass
+        finally:
+            worker.current = job
+
+    @asynccontextmanager
+    async def atomic_block(self) -> AsyncIterator[Executor]:
+        """A transaction on this connection, or a savepoint when one is open."""
+        if not self._in_tx:
+            await self.begin()
+            try:
+                yield self
+            except BaseException:
+                await shielded(self.rollback())
+                raise
+            await self.commit()
+            return
+        name = f"oxyde_block_{next(self._savepoints)}"
+        await self.savepoint(name)
+        try:
+            yield self
+        except BaseException:
+            await shielded(self._rollback_to(name))
+            raise
+        await self.release_savepoint(name)
+
+    async def stream(
+        self, sql: str, params: Sequence[Any], *, chunk_size: int
+    ) -> AsyncIterator[list[Row]]:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        # The cursor only ever lives (and dies) on the worker thread.
+        open_cursor: list[Iterator[Row]] = []
+
+        def step(start: bool) -> list[Row]:
+            db = self._conn()
+            try:
+                if start:
+                    open_cursor.append(db.execute(sql, params))
+                chunk = list(itertools.islice(open_cursor[0], chunk_size))
+                if len(chunk) < chunk_size:
+                    open_cursor.clear()  # exhausted: SQLite has reset the statement
+                return chunk
+            except apsw.Error as exc:
+                open_cursor.clear()
+                raise map_error(exc) from exc
+            finally:
+                self._settle(db)
+
+        def reset() -> None:
+            # Closing an unfinished cursor resets its statement, so the connection
+            # keeps no read open (which would pin the WAL snapshot or abort later).
+            cursor: Any = open_cursor.pop()
+            cursor.close(True)
+            if self._db is not None:
+                self._settle(self._db)
+
+        try:
+            chunk = await self._run(lambda: step(True))
+            while chunk:
+                yield chunk
+                if not open_cursor:
+                    break
+                chunk = await self._run(lambda: step(False))
+        finally:
+            if open_cursor and not self._closed:
+                await shielded(self._run(reset))
+
+    # -- Connection: transactions --------------------------------------------------
+
+    async def begin(self, *, isolation: str | None = None, read_only: bool = False) -> None:
+        if isolation is not None:
+            key = isolation.lower().replace("_", " ").replace("-", " ")
+            if key not in _ISOLATION:
+                raise ValueError(
+                    f"unknown isolation level {isolation!r}; valid: {', '.join(sorted(_ISOLATION))}"
+                )
+            # SQLite transactions are always serializable, which satisfies every
+            # weaker level too.
+
+        def job() -> None:
+            db = self._conn()
+            try:
+                if read_only:
+                    # A deferred transaction takes no write lock; query_only makes a
+                    # write inside it fail instead of upgrading the lock.
+                    db.execute("PRAGMA query_only=1; BEGIN DEFERRED")
+                    self._query_only = True
+                else:
+                    db.execute("BEGIN IMMEDIATE")
+            except apsw.Error as exc:
+                self._reset_query_only(db)
+                raise map_error(exc) from exc
+            finally:
+                self._settle(db)
+
+        await self._run(job)
+
+    def _reset_query_only(self, db: apsw.Connection) -> None:
+        if self._query_only:
+            self._query_only = False
+            try:
+                db.execute("PRAGMA query_only=0")
+            except apsw.Error:
+                self.broken = True
+
+    async def commit(self) -> None:
+        def job() -> None:
+            db = self._conn()
+            try:
+                if not db.in_transaction:
+                    raise OperationalError(
+                        "cannot commit: the database already rolled this transaction back"
+                    )
+                db.execute("COMMIT")
+            except apsw.Error as exc:
+                # e.g. a deferred foreign key violation: SQLite keeps the transaction
+                # open. Roll it back and have the pool drop this connection.
+                self.broken = True
+                self._undo(db, None)
+                raise map_error(exc) from exc
+            finally:
+                self._reset_query_only(db)
+                self._settle(db)
+
+        await self._run(job)
+
+    async def rollback(self) -> None:
+        def job() -> None:
+            db = self._conn()
+            try:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+            except apsw.Error as exc:
+                raise map_error(exc) from exc
+            finally:
+                self._reset_query_only(db)
+                self._settle(db)
+
+        await self._run(job)
+
+    async def savepoint(self, name: str) -> None:
+        await self._simple(f"SAVEPOINT {_check_name(name)}")
+
+    async def release_savepoint(self, name: str) -> None:
+        await self._simple(f"RELEASE SAVEPOINT {_check_name(name)}")
+
+    async def rollback_to_savepoint(self, name: str) -> None:
+        await self._simple(f"ROLLBACK TO SAVEPOINT {_check_name(name)}")
+
+    async def _rollback_to(self, name: str) -> None:
+        if self._in_tx:
+            await self.rollback_to_savepoint(name)
+            await self.release_savepoint(name)
+
+    async def _simple(self, sql: str) -> None:
+        def job() -> None:
+            db = self._conn()
+            try:
+                db.execute(sql)
+            except apsw.Error as exc:
+                raise map_error(exc) from exc
+            finally:
+                self._settle(db)
+
+        await self._run(job)
+
+    @asynccontextmanager
+    async def foreign_keys_disabled(self) -> AsyncIterator[None]:
+        """Suspend foreign-key enforcement on this connection (``drop_tables`` uses it
+        for tables that reference each other). SQLite ignores the switch inside a
+        transaction, so there it changes nothing."""
+        rows = await self.fetch("PRAGMA foreign_keys", ())
+        enabled = bool(rows and rows[0][0])
+        if enabled and not self._in_tx:
+            await self._simple("PRAGMA foreign_keys=OFF")
+        try:
+            yield
+        finally:
+            if enabled and not self._in_tx:
+                await shielded(self._simple("PRAGMA foreign_keys=ON"))
+
+    async def ping(self) -> None:
+        """A trivial statement: raises if the connection is unusable."""
+        await self.fetch("SELECT 1", ())
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else ("in transaction" if self._in_tx else "idle")
+        return f"<SQLiteConnection {self._options.label}/{self.role}#{self.id} {state}>"
+
+
+async def shielded(aw: Awaitable[T]) -> T:
+    """Await ``aw`` to its end even if the caller is cancelled meanwhile; the
+    cancellation is re-raised afterwards. Used for clean-up that must not be cut short
+    (rollback, returning a connection)."""
+    task = asyncio.ensure_future(aw)
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Unless the task itself was cancelled, this is our caller's cancellation.
+            interrupted = interrupted or not task.cancelled()
+    if interrupted:
+        if not task.cancelled():
+            task.exception()  # mark it retrieved; the cancellation wins
+        raise asyncio.CancelledError
+    return task.result()
+
+
+def _check_name(name: str) -> str:
+    if not _SAVEPOINT_NAME.match(name):
+        raise ProgrammingError(f"invalid savepoint name {name!r}")
+    return name

@@ -1,0 +1,37 @@
+"""Connections and transactions: ``init/close/connect/lifespan``, ``AsyncDatabase``,
+``PoolSettings``, the connection registry, ``atomic`` and ``create_tables``."""
+
+from __future__ import annotations
+
+from oxyde.db import transaction
+from oxyde.db.database import AsyncDatabase
+from oxyde.db.lifecycle import close, connect, init, lifespan
+from oxyde.db.registry import (
+    disconnect_all,
+    get_connection,
+    register_connection,
+    unregister_connection,
+)
+from oxyde.db.schema import create_tables, drop_tables
+from oxyde.db.settings import PoolSettings
+from oxyde.db.transaction import atomic, get_active_transaction
+from oxyde.exceptions import TransactionTimeoutError
+
+__all__ = [
+    "AsyncDatabase",
+    "PoolSettings",
+    "TransactionTimeoutError",
+    "atomic",
+    "close",
+    "connect",
+    "create_tables",
+    "disconnect_all",
+    "drop_tables",
+    "get_active_transaction",
+    "get_connection",
+    "init",
+    "lifespan",
+    "register_connection",
+    "transaction",
+    "unregister_connection",
+]

@@ -1,0 +1,301 @@
+"""``AsyncDatabase``: one named database, its backend pool, and the Executor over it.
+
+Each call borrows a connection for one statement (reads may go to a reader, writes to
+the writer), unless the calling task has an open ``atomic()`` transaction on this
+database: then the call joins it, as a Django ``connection`` does inside ``atomic``.
+That also keeps a task from waiting on itself for SQLite's single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, Self
+
+from oxyde.backends import backend_class
+from oxyde.backends.base import Backend, Connection, Row
+from oxyde.db import querylog
+from oxyde.db.settings import PoolSettings
+from oxyde.db.transaction import Atomic, Transaction, _shielded, current_transaction_of
+from oxyde.db.url import DatabaseURL, parse_url
+from oxyde.exceptions import OperationalError, TransactionTimeoutError
+
+if TYPE_CHECKING:
+    from oxyde.sql.dialects.base import Dialect
+
+__all__ = ["AsyncDatabase"]
+
+
+class AsyncDatabase:
+    """A database reachable under ``name``; ``await connect()`` opens its pool.
+
+    ``auto_register`` adds it to the connection registry (``ValueError`` if the name is
+    taken, unless ``overwrite``), so queries find it through ``using=name``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str = "default",
+        settings: PoolSettings | None = None,
+        auto_register: bool = True,
+        overwrite: bool = False,
+    ) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a database name must be a non-empty string, got {name!r}")
+        if settings is not None and not isinstance(settings, PoolSettings):
+            raise TypeError(f"settings must be a PoolSettings, got {type(settings).__name__}")
+        self._parsed: DatabaseURL = parse_url(url)
+        self.url = url
+        self.name = name
+        self.settings = settings if settings is not None else PoolSettings()
+        #: "postgres", "mysql" or "sqlite"
+        self.backend_name = self._parsed.backend
+        self._backend: Backend | None = None
+        self._connecting: asyncio.Lock | None = None
+        self._transactions: set[Transaction] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        if auto_register:
+            from oxyde.db.registry import register_connection
+
+            register_connection(self, overwrite=overwrite)
+
+    def __repr__(self) -> str:
+        state = "connected" if self.connected else "not connected"
+        return f"<AsyncDatabase {self.name!r} {self._parsed.redacted()} {state}>"
+
+    @property
+    def parsed_url(self) -> DatabaseURL:
+        return self._parsed
+
+    @property
+    def connected(self) -> bool:
+        return self._backend is not None
+
+    @property
+    def backend(self) -> Backend:
+        """The open backend (its pool); ``OperationalError`` when not connected."""
+        backend = self._backend
+        if backend is None:
+            self._not_connected()
+        return backend
+
+    def _not_connected(self) -> NoReturn:
+        raise OperationalError(
+            f"database {self.name!r} is not connected; call `await db.init({self.name}=URL)` "
+            "or `await database.connect()` first"
+        )
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def connect(self) -> Self:
+        """Open the pool (idempotent; concurrent callers share one attempt)."""
+        if self._backend is not None:
+            return self
+        if self._connecting is None:
+            self._connecting = asyncio.Lock()
+        async with self._connecting:
+            if self._backend is None:
+                factory = backend_class(self.backend_name)
+                backend = factory(self._parsed, self.settings, name=self.name)
+                await backend.open()
+                self._backend = backend
+        return self
+
+    async def disconnect(self) -> None:
+        """Roll back open transactions and close the pool. Later calls raise
+        ``OperationalError`` until ``connect()`` is called again."""
+        backend, self._backend = self._backend, None
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+        endings = [tx.end_abandoned("closed") for tx in list(self._transactions)]
+        if endings:
+            await asyncio.gather(*endings, return_exceptions=True)
+        if backend is not None:
+            await backend.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.connect()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    def stats(self) -> dict[str, int]:
+        """Pool counters from the backend (``size``, ``idle``, ``in_use``, ``waiting``
+        on SQLite); empty when not connected."""
+        backend = self._backend
+        stats = getattr(backend, "stats", None)
+        return dict(stats()) if stats is not None else {}
+
+    def connection(self, *, write: bool = True) -> AbstractAsyncContextManager[Connection]:
+        """Borrow one raw backend connection (for work that needs a pinned session)."""
+        return self.backend.connection(write=write)
+
+    # -- Executor ----------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.backend.dialect
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        tx = current_transaction_of(self)
+        if tx is not None:
+            return await tx.fetch(sql, params, write=write)
+        backend = self._backend or self._not_connected()
+        threshold = self.settings.slow_query_threshold
+        if querylog.wanted(threshold):
+            return await querylog.timed(
+                self.name, "fetch", sql, params, self._fetch(backend, sql, params, write), threshold
+            )
+        return await self._fetch(backend, sql, params, write)
+
+    @staticmethod
+    async def _fetch(backend: Backend, sql: str, params: Sequence[Any], write: bool) -> list[Row]:
+        async with backend.connection(write=write) as conn:
+            return await conn.fetch(sql, params, write=write)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        tx = current_transaction_of(self)
+        if tx is not None:
+            return await tx.fetch_described(sql, params, write=write)
+        backend = self._backend or self._not_connected()
+        aw = self._fetch_described(backend, sql, params, write)
+        threshold = self.settings.slow_query_threshold
+        if querylog.wanted(threshold):
+            return await querylog.timed(self.name, "fetch", sql, params, aw, threshold)
+        return await aw
+
+    @staticmethod
+    async def _fetch_described(
+        backend: Backend, sql: str, params: Sequence[Any], write: bool
+    ) -> tuple[list[str], list[Row]]:
+        async with backend.connection(write=write) as conn:
+            return await conn.fetch_described(sql, params, write=write)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        tx = current_transaction_of(self)
+        if tx is not None:
+            return await tx.execute(sql, params)
+        backend = self._backend or self._not_connected()
+        threshold = self.settings.slow_query_threshold
+        if querylog.wanted(threshold):
+            return await querylog.timed(
+                self.name, "execute", sql, params, self._execute(backend, sql, params), threshold
+            )
+        return await self._execute(backend, sql, params)
+
+    @staticmethod
+    async def _execute(backend: Backend, sql: str, params: Sequence[Any]) -> int:
+        async with backend.connection(write=True) as conn:
+            return await conn.execute(sql, params)
+
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
+        tx = current_transaction_of(self)
+        if tx is not None:
+            return await tx.execute_many(sql, params_seq)
+        backend = self._backend or self._not_connected()
+        aw = self._execute_many(backend, sql, params_seq)
+        threshold = self.settings.slow_query_threshold
+        if querylog.wanted(threshold):
+            return await querylog.timed(self.name, "execute_many", sql, None, aw, threshold)
+        return await aw
+
+    @staticmethod
+    async def _execute_many(backend: Backend, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
+        async with backend.connection(write=True) as conn:
+            return await conn.execute_many(sql, params_seq)
+
+    def atomic_block(self) -> Atomic:
+        """A transaction on this database, or a savepoint in the calling task's open one."""
+        return Atomic(self.name, _database=self)
+
+    async def stream(
+        self, sql: str, params: Sequence[Any], *, chunk_size: int
+    ) -> AsyncIterator[list[Row]]:
+        tx = current_transaction_of(self)
+        if tx is not None:
+            chunks = tx.stream(sql, params, chunk_size=chunk_size)
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
+            return
+        backend = self._backend or self._not_connected()
+        async with backend.connection(write=False) as conn:
+            chunks = conn.stream(sql, params, chunk_size=chunk_size)
+            try:
+                async for chunk in chunks:
+                    yield chunk
+            finally:
+                await chunks.aclose()  # type: ignore[attr-defined]
+
+    # -- transactions ------------------------------------------------------------
+
+    async def _begin_transaction(
+        self, *, isolation: str | None, read_only: bool, deadline: float | None
+    ) -> Transaction:
+        backend = self._backend or self._not_connected()
+        lease = backend.connection(write=not read_only)
+        try:
+            if deadline is None:
+                conn = await lease.__aenter__()
+            else:
+                async with asyncio.timeout_at(deadline):
+                    conn = await lease.__aenter__()
+        except TimeoutError as exc:
+            if isinstance(exc, TransactionTimeoutError) or deadline is None:
+                raise
+            raise TransactionTimeoutError(
+                f"atomic() on database {self.name!r} timed out waiting for a connection"
+            ) from None
+        try:
+            await conn.begin(isolation=isolation, read_only=read_only)
+        except BaseException as exc:
+            await _release(lease, exc)
+            raise
+        tx = Transaction(self, lease, conn, deadline=deadline)
+        self._transactions.add(tx)
+        self._start_sweeper()
+        return tx
+
+    def _forget_transaction(self, tx: Transaction) -> None:
+        self._transactions.discard(tx)
+
+    def _start_sweeper(self) -> None:
+        if self.settings.transaction_timeout is None:
+            return
+        sweeper = self._sweeper
+        if sweeper is None or sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep(), name=f"oxyde-transaction-sweeper-{self.name}"
+            )
+
+    async def _sweep(self) -> None:
+        """Roll back transactions idle longer than ``transaction_timeout``."""
+        limit = self.settings.transaction_timeout
+        assert limit is not None
+        interval = self.settings.transaction_cleanup_interval
+        while True:
+            await asyncio.sleep(interval)
+            now = time.monotonic()
+            for tx in list(self._transactions):
+                if tx.state == "open" and tx._busy == 0 and now - tx.last_used > limit:
+                    tx.end_abandoned("expired")
+
+
+async def _release(lease: AbstractAsyncContextManager[Connection], exc: BaseException) -> None:
+    await _shielded(lease.__aexit__(type(exc), exc, exc.__traceback__))

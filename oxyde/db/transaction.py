@@ -1,0 +1,553 @@
+"""``atomic()``: transactions pinned to one connection, savepoints, timeouts, task ownership.
+
+The outermost ``atomic()`` block of a task borrows a write connection from the
+database, begins a transaction and publishes a ``Transaction`` in a ContextVar together
+with the task that owns it. Nested blocks of the same task become savepoints
+(``sp_<depth>``). Child tasks (``gather``, ``create_task``) inherit the ContextVar but
+not the ownership, so they never see the transaction and use the pool (G4).
+
+A block commits only when it exits normally and nobody asked for a rollback (G3);
+``set_rollback(True)`` rolls back that block only (its savepoint, or the whole
+transaction for the outermost block) without raising. A failed COMMIT raises and the
+backend drops the connection. Clean-up (rollback, giving the connection back) is
+shielded from cancellation so it always completes (G1).
+
+Two clocks can end a transaction early: ``atomic(timeout=...)`` (the next operation
+raises ``TransactionTimeoutError``, a statement running when time is up is cancelled,
+and the block rolls back) and ``PoolSettings.transaction_timeout`` (a sweeper task
+rolls back a transaction left idle that long; using it afterwards raises).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextvars import ContextVar, Token
+from datetime import timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, Self, TypeVar, overload
+
+from oxyde.backends.base import Connection, Row
+from oxyde.db import querylog
+from oxyde.exceptions import OperationalError, OxydeError, TransactionTimeoutError
+
+if TYPE_CHECKING:
+    from contextlib import AbstractAsyncContextManager
+
+    from oxyde.db.database import AsyncDatabase
+    from oxyde.sql.dialects.base import Dialect
+
+__all__ = ["Atomic", "Transaction", "TransactionTimeoutError", "atomic", "get_active_transaction"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
+
+_log = logging.getLogger("oxyde.tx")
+
+#: alias -> the open outermost transaction of the task that set it
+_active: ContextVar[Mapping[str, Transaction] | None] = ContextVar(
+    "oxyde_transactions", default=None
+)
+
+_OPEN: Final = "open"
+_ENDING: Final = "ending"  # the owner is committing or rolling back
+_EXPIRED: Final = "expired"  # rolled back by the idle sweeper
+_CLOSED: Final = "closed"  # rolled back because the database was closed
+_DONE: Final = "done"
+
+
+def get_active_transaction(using: str = "default") -> Transaction | None:
+    """The current task's open transaction on database ``using``, if any."""
+    active = _active.get()
+    if active is None:
+        return None
+    tx = active.get(using)
+    if tx is None or tx.owner is not asyncio.current_task():
+        return None
+    return tx
+
+
+def current_transaction_of(database: AsyncDatabase) -> Transaction | None:
+    """Like ``get_active_transaction`` for a database object (hot path of every call)."""
+    active = _active.get()
+    if active is None:
+        return None
+    tx = active.get(database.name)
+    if tx is None or tx.database is not database or tx.owner is not asyncio.current_task():
+        return None
+    return tx
+
+
+def _seconds(timeout: float | int | timedelta | None) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, timedelta):
+        value = timeout.total_seconds()
+    elif isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        value = float(timeout)
+    else:
+        raise TypeError(f"atomic(timeout=...) takes seconds or a timedelta, got {timeout!r}")
+    if not value > 0:
+        raise ValueError(f"atomic(timeout=...) must be positive, got {timeout!r}")
+    return value
+
+
+async def _shielded(aw: Awaitable[T]) -> T:
+    """Run ``aw`` to its end even if the caller is cancelled; re-raise the cancellation
+    afterwards."""
+    task = asyncio.ensure_future(aw)
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            interrupted = interrupted or not task.cancelled()
+    if interrupted:
+        if not task.cancelled():
+            task.exception()
+        raise asyncio.CancelledError
+    return task.result()
+
+
+class Transaction:
+    """One open transaction: the connection it pinned and the state its blocks share.
+
+    It is an ``Executor``: every call runs on the pinned connection, after checking
+    that the transaction is still usable and within its deadline.
+    """
+
+    def __init__(
+        self,
+        database: AsyncDatabase,
+        lease: AbstractAsyncContextManager[Connection],
+        connection: Connection,
+        *,
+        deadline: float | None,
+    ) -> None:
+        self.database = database
+        self.connection = connection
+        self._lease: AbstractAsyncContextManager[Connection] | None = lease
+        #: the task that opened it; only this task finds it through the ContextVar
+        self.owner = asyncio.current_task()
+        #: loop time after which operations raise ``TransactionTimeoutError``
+        self.deadline = deadline
+        #: open savepoints
+        self.depth = 0
+        self.state = _OPEN
+        self.timed_out = False
+        self.last_used = time.monotonic()
+        self._busy = 0
+        self._ending: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Transaction on {self.database.name!r} {self.state} depth={self.depth}>"
+
+    # -- checks ------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.connection.dialect
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == _OPEN
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline
+
+    def _timeout_error(self) -> TransactionTimeoutError:
+        self.timed_out = True
+        return TransactionTimeoutError(
+            f"transaction on database {self.database.name!r} ran past its timeout; "
+            "it has been rolled back"
+        )
+
+    def check(self) -> None:
+        """Raise if the transaction can no longer be used."""
+        state = self.state
+        if state != _OPEN:
+            if state == _EXPIRED:
+                raise TransactionTimeoutError(
+                    f"transaction on database {self.database.name!r} was idle longer than "
+                    "transaction_timeout and has been rolled back"
+                )
+            if state == _CLOSED:
+                raise OperationalError(
+                    f"database {self.database.name!r} was closed; its open transaction "
+                    "has been rolled back"
+                )
+            raise OperationalError(
+                f"the transaction on database {self.database.name!r} is already finished"
+            )
+        if self.past_deadline():
+            raise self._timeout_error()
+
+    async def _call(
+        self,
+        make: Callable[[], Awaitable[T]],
+        what: str,
+        sql: str,
+        params: Sequence[Any] | None,
+    ) -> T:
+        """Run one operation on the pinned connection, within the deadline."""
+        self.check()
+        self._busy += 1
+        try:
+            aw = make()
+            threshold = self.database.settings.slow_query_threshold
+            if querylog.wanted(threshold):
+                aw = querylog.timed(self.database.name, what, sql, params, aw, threshold)
+            if self.deadline is None:
+                return await aw
+            try:
+                async with asyncio.timeout_at(self.deadline):
+                    return await aw
+            except TimeoutError as exc:
+                if self.past_deadline() and not isinstance(exc, TransactionTimeoutError):
+                    raise self._timeout_error() from None
+                raise
+        finally:
+            self._busy -= 1
+            self.last_used = time.monotonic()
+
+    # -- Executor ----------------------------------------------------------------
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        conn = self.connection
+        return await self._call(lambda: conn.fetch(sql, params, write=write), "fetch", sql, params)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        conn = self.connection
+        return await self._call(
+            lambda: conn.fetch_described(sql, params, write=write), "fetch", sql, params
+        )
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        conn = self.connection
+        return await self._call(lambda: conn.execute(sql, params), "execute", sql, params)
+
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
+        conn = self.connection
+        return await self._call(
+            lambda: conn.execute_many(sql, params_seq), "execute_many", sql, None
+        )
+
+    def atomic_block(self) -> Atomic:
+        """A savepoint block in this transaction (whichever task asks)."""
+        return Atomic(_transaction=self)
+
+    async def stream(
+        self, sql: str, params: Sequence[Any], *, chunk_size: int
+    ) -> AsyncIterator[list[Row]]:
+        self.check()
+        chunks = self.connection.stream(sql, params, chunk_size=chunk_size)
+        try:
+            while True:
+                try:
+                    chunk = await self._call(chunks.__anext__, "stream", sql, params)
+                except StopAsyncIteration:
+                    return
+                yield chunk
+        finally:
+            closer = getattr(chunks, "aclose", None)
+            if closer is not None:
+                await _shielded(closer())
+
+    # -- ending ------------------------------------------------------------------
+
+    def end_abandoned(self, state: str) -> asyncio.Task[None]:
+        """Roll back from outside the owner task (idle sweeper, database close)."""
+        if self._ending is None:
+            self.state = state
+            self._ending = asyncio.get_running_loop().create_task(self._rollback_and_release())
+        return self._ending
+
+    async def _rollback_and_release(self) -> None:
+        try:
+            await self.connection.rollback()
+        except Exception:
+            _log.warning("rollback of an abandoned transaction on %r failed", self.database.name)
+        finally:
+            await self.release()
+
+    async def release(self) -> None:
+        """Give the connection back to the pool (once)."""
+        lease, self._lease = self._lease, None
+        self.database._forget_transaction(self)
+        if lease is not None:
+            await lease.__aexit__(None, None, None)
+
+
+class Atomic:
+    """What ``atomic()`` returns: an async context manager, and a decorator for async
+    functions. Inside ``async with atomic() as tx``, ``tx`` is an ``Executor`` running
+    on the transaction (``Model.objects.filter(...).all(client=tx)``)."""
+
+    def __init__(
+        self,
+        using: str = "default",
+        timeout: float | int | timedelta | None = None,
+        *,
+        isolation: str | None = None,
+        read_only: bool = False,
+        _database: AsyncDatabase | None = None,
+        _transaction: Transaction | None = None,
+    ) -> None:
+        if not isinstance(using, str):
+            raise TypeError(f"atomic(using=...) takes a database alias, got {using!r}")
+        self.using = using
+        self.timeout = _seconds(timeout)
+        self.isolation = isolation
+        self.read_only = read_only
+        self._database = _database
+        self._parent = _transaction
+        self._tx: Transaction | None = None
+        self._savepoint: str | None = None
+        self._rollback = False
+        self._token: Token[Mapping[str, Transaction] | None] | None = None
+        self._outer_deadline: float | None = None
+        self._entered = False
+
+    # -- decorator -----------------------------------------------------------------
+
+    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"atomic() decorates async functions; {fn!r} is not one")
+
+        @functools.wraps(fn)
+        async def run_atomically(*args: P.args, **kwargs: P.kwargs) -> R:
+            async with self._fresh():
+                return await fn(*args, **kwargs)
+
+        return run_atomically
+
+    def _fresh(self) -> Atomic:
+        block = Atomic(
+            self.using,
+            self.timeout,
+            isolation=self.isolation,
+            read_only=self.read_only,
+            _database=self._database,
+            _transaction=self._parent,
+        )
+        return block
+
+    # -- context manager -------------------------------------------------------------
+
+    @property
+    def transaction(self) -> Transaction:
+        tx = self._tx
+        if tx is None:
+            raise OxydeError("this atomic block is not active (use it in 'async with')")
+        return tx
+
+    def set_rollback(self, rollback: bool = True) -> None:
+        """Roll back this block when it exits, without raising."""
+        self._rollback = rollback
+
+    async def __aenter__(self) -> Self:
+        if self._entered:
+            raise OxydeError("an atomic block cannot be entered twice; call atomic() again")
+        self._entered = True
+        tx = self._parent
+        if tx is None:
+            database = self._database
+            if database is None:
+                from oxyde.db.registry import lookup
+
+                database = lookup(self.using)
+            tx = current_transaction_of(database)
+            if tx is None:
+                self._tx = await self._begin(database)
+                return self
+        await self._enter_savepoint(tx)
+        return self
+
+    async def _begin(self, database: AsyncDatabase) -> Transaction:
+        deadline = None
+        if self.timeout is not None:
+            deadline = asyncio.get_running_loop().time() + self.timeout
+        tx = await database._begin_transaction(
+            isolation=self.isolation, read_only=self.read_only, deadline=deadline
+        )
+        active = _active.get()
+        mapping = dict(active) if active else {}
+        mapping[database.name] = tx
+        self._token = _active.set(mapping)
+        return tx
+
+    async def _enter_savepoint(self, tx: Transaction) -> None:
+        if self.isolation is not None or self.read_only:
+            raise OxydeError(
+                "isolation and read_only apply to the outermost atomic() block only; "
+                "this block is nested in an open transaction"
+            )
+        name = f"sp_{tx.depth + 1}"
+        # The depth changes only once the savepoint exists.
+        conn = tx.connection
+        await tx._call(lambda: conn.savepoint(name), "savepoint", f"SAVEPOINT {name}", None)
+        tx.depth += 1
+        self._tx = tx
+        self._savepoint = name
+        if self.timeout is not None:
+            self._outer_deadline = tx.deadline
+            mine = asyncio.get_running_loop().time() + self.timeout
+            tx.deadline = mine if tx.deadline is None else min(tx.deadline, mine)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        tx = self._tx
+        if tx is None:
+            return
+        if self._savepoint is None:
+            await self._exit_outermost(tx, exc)
+        else:
+            await self._exit_savepoint(tx, self._savepoint, exc)
+
+    async def _exit_savepoint(self, tx: Transaction, name: str, exc: BaseException | None) -> None:
+        try:
+            if tx.state != _OPEN or not tx.connection.in_transaction:
+                return  # the whole transaction is gone; the outermost block reports it
+            timed_out = exc is None and tx.past_deadline()
+            if exc is not None or self._rollback or timed_out:
+                await _shielded(self._rollback_savepoint(tx.connection, name))
+                if timed_out:
+                    raise tx._timeout_error()
+            else:
+                conn = tx.connection
+                await tx._call(
+                    lambda: conn.release_savepoint(name), "release", f"RELEASE {name}", None
+                )
+        finally:
+            tx.depth -= 1
+            if self.timeout is not None:
+                tx.deadline = self._outer_deadline
+
+    @staticmethod
+    async def _rollback_savepoint(conn: Connection, name: str) -> None:
+        if conn.in_transaction:
+            await conn.rollback_to_savepoint(name)
+            await conn.release_savepoint(name)
+
+    async def _exit_outermost(self, tx: Transaction, exc: BaseException | None) -> None:
+        failure: BaseException | None = None
+        try:
+            if tx.state == _OPEN:
+                tx.state = _ENDING
+                timed_out = tx.past_deadline()
+                if exc is not None or self._rollback or timed_out:
+                    try:
+                        await _shielded(tx.connection.rollback())
+                    except Exception:
+                        # The pool closes a connection still in a transaction; the
+                        # block's own exception is the one worth reporting.
+                        if exc is None:
+                            raise
+                        _log.warning("rollback on %r failed", tx.database.name, exc_info=True)
+                    if exc is None and timed_out:
+                        failure = tx._timeout_error()
+                else:
+                    await tx.connection.commit()
+            else:
+                ending = tx._ending
+                if ending is not None:
+                    await _shielded(ending)
+                if exc is None:
+                    try:
+                        tx.check()
+                    except BaseException as error:
+                        failure = error
+        finally:
+            tx.state = _DONE
+            try:
+                await _shielded(tx.release())
+            finally:
+                self._reset_context(tx)
+        if failure is not None:
+            raise failure
+
+    def _reset_context(self, tx: Transaction) -> None:
+        token, self._token = self._token, None
+        if token is None:
+            return
+        try:
+            _active.reset(token)
+        except ValueError:
+            # Exited in another context than it was entered in: remove just our entry.
+            active = _active.get()
+            if active and active.get(tx.database.name) is tx:
+                mapping = dict(active)
+                del mapping[tx.database.name]
+                _active.set(mapping or None)
+
+    # -- Executor (delegates to the transaction) ----------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.transaction.dialect
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        return await self.transaction.fetch(sql, params, write=write)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        return await self.transaction.fetch_described(sql, params, write=write)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        return await self.transaction.execute(sql, params)
+
+    async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
+        return await self.transaction.execute_many(sql, params_seq)
+
+    def atomic_block(self) -> Atomic:
+        return self.transaction.atomic_block()
+
+    def stream(
+        self, sql: str, params: Sequence[Any], *, chunk_size: int
+    ) -> AsyncIterator[list[Row]]:
+        return self.transaction.stream(sql, params, chunk_size=chunk_size)
+
+
+@overload
+def atomic(
+    using: str = "default",
+    timeout: float | int | timedelta | None = None,
+    *,
+    isolation: str | None = None,
+    read_only: bool = False,
+) -> Atomic: ...
+
+
+@overload
+def atomic(using: Callable[P, Awaitable[R]]) -> Callable[P, Coroutine[Any, Any, R]]: ...
+
+
+def atomic(
+    using: str | Callable[P, Awaitable[R]] = "default",
+    timeout: float | int | timedelta | None = None,
+    *,
+    isolation: str | None = None,
+    read_only: bool = False,
+) -> Atomic | Callable[P, Coroutine[Any, Any, R]]:
+    """A transaction block on database ``using``: ``async with atomic() as tx:`` or
+    ``@atomic()`` (``@atomic`` works too).
+
+    ``timeout`` (seconds or ``timedelta``) bounds the whole block. ``isolation``
+    ("read committed", "repeatable read", "serializable"...) and ``read_only`` apply
+    to the outermost block and are passed to the backend's ``begin``.
+    """
+    if callable(using):
+        return Atomic()(using)
+    return Atomic(using, timeout, isolation=isolation, read_only=read_only)

@@ -1,0 +1,182 @@
+"""Fixtures shared by every test: which backends run, a connected database per backend,
+and a helper that creates and drops the tables of a list of models.
+
+Backends: ``OXYDE_TEST_BACKENDS`` (comma list; default every backend whose module exists
+in ``oxyde/backends/``). Servers: ``OXYDE_TEST_POSTGRES_URL`` and ``OXYDE_TEST_MYSQL_URL``.
+SQLite runs on a file in the test's ``tmp_path`` (WAL needs a file). A backend that cannot
+be reached skips its tests, unless it is named in ``OXYDE_TEST_REQUIRE`` (as in CI):
+then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BACKENDS_DIR = Path(__file__).resolve().parent.parent / "oxyde" / "backends"
+ALL_BACKENDS = ("sqlite", "postgres", "mysql")
+DEFAULT_URLS = {
+    "postgres": "postgresql://postgres@127.0.0.1:5432/test",
+    "mysql": "mysql://root@127.0.0.1:3306/test",
+}
+URL_ENV = {"postgres": "OXYDE_TEST_POSTGRES_URL", "mysql": "OXYDE_TEST_MYSQL_URL"}
+# Directories whose tests run against a database and get their backend's marker.
+DATABASE_TEST_DIRS = ("integration", "reliability")
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _module_exists(backend: str) -> bool:
+    return (BACKENDS_DIR / f"{backend}.py").exists() or (
+        BACKENDS_DIR / backend / "__init__.py"
+    ).exists()
+
+
+def enabled_backends() -> list[str]:
+    wanted = _env_list("OXYDE_TEST_BACKENDS")
+    if wanted:
+        unknown = sorted(set(wanted) - set(ALL_BACKENDS))
+        if unknown:
+            raise pytest.UsageError(
+                f"OXYDE_TEST_BACKENDS names unknown backends {unknown}; valid: {ALL_BACKENDS}"
+            )
+        return wanted
+    return [name for name in ALL_BACKENDS if _module_exists(name)]
+
+
+def required_backends() -> set[str]:
+    return set(_env_list("OXYDE_TEST_REQUIRE"))
+
+
+def backend_url(backend: str, tmp_path: Path) -> str:
+    """The URL a test uses for ``backend``."""
+    if backend == "sqlite":
+        # tmp_path is absolute: sqlite:/// + /tmp/... is the four-slash absolute form.
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return os.environ.get(URL_ENV[backend], DEFAULT_URLS[backend])
+
+
+#: backend -> why it could not be reached, so later tests skip without waiting again
+_unreachable: dict[str, str] = {}
+
+
+def backend_unavailable(backend: str, reason: object) -> None:
+    """Skip the test, or fail it when the backend is required."""
+    _unreachable.setdefault(backend, str(reason))
+    message = f"{backend} backend unavailable: {_unreachable[backend]}"
+    if backend in required_backends():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = []
+    try:
+        from oxyde import _impl
+
+        lines.append(f"oxyde implementation: {_impl.impl}")
+    except Exception as exc:  # the header must never break the run
+        lines.append(f"oxyde implementation: unavailable ({exc})")
+    try:
+        import apsw
+
+        lines.append(f"apsw {apsw.apsw_version()}, SQLite {apsw.sqlite_lib_version()}")
+    except ImportError:
+        lines.append("apsw: not installed")
+    required = ", ".join(sorted(required_backends())) or "none"
+    lines.append(f"backends: {', '.join(enabled_backends())} (required: {required})")
+    return lines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A test may pin its backends with @pytest.mark.parametrize("backend_name", [...]).
+    if "backend_name" in metafunc.fixturenames and not any(
+        "backend_name" in mark.args[0]
+        for mark in metafunc.definition.iter_markers("parametrize")
+        if mark.args
+    ):
+        metafunc.parametrize("backend_name", enabled_backends())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    enabled = set(enabled_backends())
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if not any(d in parts for d in DATABASE_TEST_DIRS):
+            continue
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend_name") if callspec is not None else None
+        if backend is None:
+            continue
+        item.add_marker(getattr(pytest.mark, backend))
+        if backend not in enabled:
+            item.add_marker(pytest.mark.skip(reason=f"{backend} is not in OXYDE_TEST_BACKENDS"))
+
+
+@pytest.fixture
+def database_url(backend_name: str, tmp_path: Path) -> str:
+    return backend_url(backend_name, tmp_path)
+
+
+DatabaseFactory = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def make_database(backend_name: str, database_url: str) -> AsyncIterator[DatabaseFactory]:
+    """``await make_database(settings=None, name="default", url=None)``: a connected,
+    registered ``AsyncDatabase`` on the test's backend, closed after the test."""
+    from oxyde.db import AsyncDatabase
+    from oxyde.db.registry import lookup, unregister_connection
+    from oxyde.exceptions import OperationalError
+
+    made: list[Any] = []
+    if backend_name in _unreachable:
+        backend_unavailable(backend_name, _unreachable[backend_name])
+
+    async def make(settings: Any = None, *, name: str = "default", url: str | None = None) -> Any:
+        database = AsyncDatabase(url or database_url, name=name, settings=settings, overwrite=True)
+        made.append(database)
+        try:
+            await database.connect()
+        except (OperationalError, ImportError) as exc:
+            backend_unavailable(backend_name, exc)
+        return database
+
+    yield make
+    for database in reversed(made):
+        await database.disconnect()
+        try:
+            if lookup(database.name) is database:
+                unregister_connection(database.name)
+        except KeyError:
+            pass
+
+
+@pytest.fixture
+async def database(make_database: DatabaseFactory) -> Any:
+    """A connected ``AsyncDatabase`` registered as "default" on the test's backend."""
+    return await make_database()
+
+
+@pytest.fixture
+async def model_tables(database: Any) -> AsyncIterator[Callable[..., Awaitable[None]]]:
+    """``await model_tables(ModelA, ModelB)``: (re)create those models' tables on
+    ``database``; they are dropped after the test."""
+    from oxyde.db import create_tables, drop_tables
+
+    created: list[Any] = []
+
+    async def make(*models: Any) -> None:
+        await drop_tables(database, models=models)
+        await create_tables(database, models=models)
+        created.extend(models)
+
+    yield make
+    if created and database.connected:
+        await drop_tables(database, models=created)
