@@ -1,0 +1,96 @@
+"""oxyde: an async ORM with a Django-style API on Pydantic v2 models.
+
+PostgreSQL (psycopg 3), SQLite (apsw) and MySQL/MariaDB (mysqlclient); SQL assembly and
+row loading are compiled with Cython (``oxyde.__impl__`` says which implementation runs).
+"""
+
+from oxyde import db
+from oxyde._impl import impl as __impl__
+from oxyde._version import __version__
+from oxyde.db import (
+    AsyncDatabase,
+    PoolSettings,
+    atomic,
+    create_tables,
+    disconnect_all,
+    drop_tables,
+    get_connection,
+    register_connection,
+)
+from oxyde.exceptions import (
+    CheckViolationError,
+    FieldError,
+    FieldLookupError,
+    FieldLookupValueError,
+    ForeignKeyViolationError,
+    IntegrityError,
+    ManagerError,
+    MultipleObjectsReturned,
+    NotFoundError,
+    NotNullViolationError,
+    OperationalError,
+    OxydeError,
+    TransactionTimeoutError,
+    UniqueViolationError,
+)
+from oxyde.models import Check, Field, Index, Model
+from oxyde.queries import (
+    Avg,
+    Coalesce,
+    Concat,
+    Count,
+    F,
+    Max,
+    Min,
+    Q,
+    Query,
+    QueryManager,
+    RawSQL,
+    Sum,
+    execute_raw,
+)
+
+__all__ = [
+    "AsyncDatabase",
+    "Avg",
+    "Check",
+    "CheckViolationError",
+    "Coalesce",
+    "Concat",
+    "Count",
+    "F",
+    "Field",
+    "FieldError",
+    "FieldLookupError",
+    "FieldLookupValueError",
+    "ForeignKeyViolationError",
+    "Index",
+    "IntegrityError",
+    "ManagerError",
+    "Max",
+    "Min",
+    "Model",
+    "MultipleObjectsReturned",
+    "NotFoundError",
+    "NotNullViolationError",
+    "OperationalError",
+    "OxydeError",
+    "PoolSettings",
+    "Q",
+    "Query",
+    "QueryManager",
+    "RawSQL",
+    "Sum",
+    "TransactionTimeoutError",
+    "UniqueViolationError",
+    "__impl__",
+    "__version__",
+    "atomic",
+    "create_tables",
+    "db",
+    "disconnect_all",
+    "drop_tables",
+    "execute_raw",
+    "get_connection",
+    "register_connection",
+]

@@ -1,0 +1,35 @@
+"""Queries: the manager, the immutable query, expressions and raw SQL."""
+
+from oxyde.queries.expressions import (
+    Aggregate,
+    Avg,
+    Coalesce,
+    Concat,
+    Count,
+    F,
+    Max,
+    Min,
+    Q,
+    RawSQL,
+    Sum,
+)
+from oxyde.queries.manager import QueryManager
+from oxyde.queries.query import Query
+from oxyde.queries.raw import execute_raw
+
+__all__ = [
+    "Aggregate",
+    "Avg",
+    "Coalesce",
+    "Concat",
+    "Count",
+    "F",
+    "Max",
+    "Min",
+    "Q",
+    "Query",
+    "QueryManager",
+    "RawSQL",
+    "Sum",
+    "execute_raw",
+]

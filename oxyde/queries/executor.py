@@ -1,0 +1,55 @@
+"""Which executor runs a query, and the one path from IR to the driver.
+
+``resolve_executor`` applies the rule every terminal follows: an explicit ``client=``,
+else the current task's open transaction for the alias, else the registered database.
+``fetch``/``execute`` compile the IR for the executor's dialect (a cache hit costs one
+dict lookup), bind the values and call the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from oxyde import _impl
+from oxyde.backends.base import Executor, Row
+from oxyde.exceptions import ManagerError
+from oxyde.sql.compiler import compile_statement
+from oxyde.sql.dialects.base import Dialect
+
+Node = tuple[Any, ...]
+
+
+def resolve_executor(using: str | None, client: Any) -> Executor:
+    if client is not None:
+        if using is not None:
+            raise ManagerError("pass either using= or client=, not both")
+        if not isinstance(client, Executor):
+            raise ManagerError(
+                f"client= must be a database or a transaction, got {type(client).__name__}"
+            )
+        return client
+    alias = "default" if using is None else using
+    from oxyde.db.transaction import get_active_transaction
+
+    tx = get_active_transaction(alias)
+    if tx is not None:
+        return tx
+    from oxyde.db.registry import lookup
+
+    return lookup(alias)
+
+
+def prepare(ir: Node, values: Sequence[Any], dialect: Dialect) -> tuple[str, list[Any]]:
+    compiled = compile_statement(ir, dialect)
+    return compiled.sql, _impl.sqlbuild.bind(compiled.plan, values, dialect.adapters)
+
+
+async def fetch(ex: Executor, ir: Node, values: Sequence[Any], *, write: bool = False) -> list[Row]:
+    sql, params = prepare(ir, values, ex.dialect)
+    return await ex.fetch(sql, params, write=write)
+
+
+async def execute(ex: Executor, ir: Node, values: Sequence[Any]) -> int:
+    sql, params = prepare(ir, values, ex.dialect)
+    return await ex.execute(sql, params)

@@ -1,0 +1,212 @@
+"""``Model.objects``: every builder and terminal of ``Query``, started on the whole table."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, Generic, Literal, TypeVar
+
+from oxyde.queries.expressions import Aggregate, Q
+from oxyde.queries.query import Mode, Query
+
+M = TypeVar("M")
+
+
+class QueryManager(Generic[M]):
+    """Entry point for queries on one model; each call starts a fresh ``Query``."""
+
+    __slots__ = ("model",)
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+
+    def query(self) -> Query[M]:
+        """An empty query on the whole table."""
+        return Query(self.model)
+
+    def __repr__(self) -> str:
+        return f"<QueryManager {self.model.__name__}>"
+
+    # builders
+    def filter(self, *args: Q, **lookups: Any) -> Query[M]:
+        return Query(self.model).filter(*args, **lookups)
+
+    def exclude(self, *args: Q, **lookups: Any) -> Query[M]:
+        return Query(self.model).exclude(*args, **lookups)
+
+    def order_by(self, *fields: str) -> Query[M]:
+        return Query(self.model).order_by(*fields)
+
+    def limit(self, n: int) -> Query[M]:
+        return Query(self.model).limit(n)
+
+    def offset(self, n: int) -> Query[M]:
+        return Query(self.model).offset(n)
+
+    def distinct(self, distinct: bool = True) -> Query[M]:
+        return Query(self.model).distinct(distinct)
+
+    def values(self, *fields: str) -> Query[Any]:
+        return Query(self.model).values(*fields)
+
+    def values_list(self, *fields: str, flat: bool = False) -> Query[Any]:
+        return Query(self.model).values_list(*fields, flat=flat)
+
+    def select(self, *fields: str) -> Query[M]:
+        return Query(self.model).select(*fields)
+
+    def for_update(
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[str] = ()
+    ) -> Query[M]:
+        return Query(self.model).for_update(nowait=nowait, skip_locked=skip_locked, of=of)
+
+    def for_share(
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[str] = ()
+    ) -> Query[M]:
+        return Query(self.model).for_share(nowait=nowait, skip_locked=skip_locked, of=of)
+
+    def select_for_update(
+        self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[str] = ()
+    ) -> Query[M]:
+        return Query(self.model).select_for_update(nowait=nowait, skip_locked=skip_locked, of=of)
+
+    def none(self) -> Query[M]:
+        return Query(self.model).none()
+
+    # terminals
+    async def all(
+        self, *, mode: Mode | None = None, using: str | None = None, client: Any = None
+    ) -> Any:
+        return await Query(self.model).all(mode=mode, using=using, client=client)
+
+    async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> M:
+        result: M = await Query(self.model).get(using=using, client=client, **lookups)
+        return result
+
+    async def get_or_none(
+        self, *, using: str | None = None, client: Any = None, **lookups: Any
+    ) -> M | None:
+        result: M | None = await Query(self.model).get_or_none(
+            using=using, client=client, **lookups
+        )
+        return result
+
+    async def first(self, *, using: str | None = None, client: Any = None) -> M | None:
+        result: M | None = await Query(self.model).first(using=using, client=client)
+        return result
+
+    async def last(self, *, using: str | None = None, client: Any = None) -> M | None:
+        result: M | None = await Query(self.model).last(using=using, client=client)
+        return result
+
+    async def count(self, *, using: str | None = None, client: Any = None) -> int:
+        return await Query(self.model).count(using=using, client=client)
+
+    async def exists(self, *, using: str | None = None, client: Any = None) -> bool:
+        return await Query(self.model).exists(using=using, client=client)
+
+    async def sum(self, field: str, *, using: str | None = None, client: Any = None) -> Any:
+        return await Query(self.model).sum(field, using=using, client=client)
+
+    async def avg(self, field: str, *, using: str | None = None, client: Any = None) -> Any:
+        return await Query(self.model).avg(field, using=using, client=client)
+
+    async def max(self, field: str, *, using: str | None = None, client: Any = None) -> Any:
+        return await Query(self.model).max(field, using=using, client=client)
+
+    async def min(self, field: str, *, using: str | None = None, client: Any = None) -> Any:
+        return await Query(self.model).min(field, using=using, client=client)
+
+    async def aggregate(
+        self, *, using: str | None = None, client: Any = None, **exprs: Aggregate
+    ) -> dict[str, Any]:
+        return await Query(self.model).aggregate(using=using, client=client, **exprs)
+
+    async def create(
+        self, *, instance: Any = None, using: str | None = None, client: Any = None, **data: Any
+    ) -> M:
+        result: M = await Query(self.model).create(
+            instance=instance, using=using, client=client, **data
+        )
+        return result
+
+    async def bulk_create(
+        self,
+        objects: Iterable[M | dict[str, Any]],
+        *,
+        batch_size: int | None = None,
+        using: str | None = None,
+        client: Any = None,
+    ) -> list[M]:
+        return await Query(self.model).bulk_create(
+            objects, batch_size=batch_size, using=using, client=client
+        )
+
+    async def bulk_update(
+        self,
+        objects: Iterable[M],
+        fields: Sequence[str],
+        *,
+        using: str | None = None,
+        client: Any = None,
+    ) -> int:
+        return await Query(self.model).bulk_update(objects, fields, using=using, client=client)
+
+    async def get_or_create(
+        self,
+        *,
+        defaults: dict[str, Any] | None = None,
+        using: str | None = None,
+        client: Any = None,
+        **lookups: Any,
+    ) -> tuple[M, bool]:
+        return await Query(self.model).get_or_create(
+            defaults=defaults, using=using, client=client, **lookups
+        )
+
+    async def update_or_create(
+        self,
+        *,
+        defaults: dict[str, Any] | None = None,
+        using: str | None = None,
+        client: Any = None,
+        **lookups: Any,
+    ) -> tuple[M, bool]:
+        return await Query(self.model).update_or_create(
+            defaults=defaults, using=using, client=client, **lookups
+        )
+
+    async def update(
+        self, *, returning: bool = False, using: str | None = None, client: Any = None,
+        **values: Any,
+    ) -> Any:  # fmt: skip
+        return await Query(self.model).update(
+            returning=returning, using=using, client=client, **values
+        )
+
+    async def increment(
+        self, field: str, by: Any = 1, *, using: str | None = None, client: Any = None
+    ) -> int:
+        return await Query(self.model).increment(field, by, using=using, client=client)
+
+    async def delete(self, *, using: str | None = None, client: Any = None) -> int:
+        return await Query(self.model).delete(using=using, client=client)
+
+    async def explain(
+        self,
+        *,
+        analyze: bool = False,
+        format: Literal["text", "json"] = "text",
+        using: str | None = None,
+        client: Any = None,
+    ) -> Any:
+        return await Query(self.model).explain(
+            analyze=analyze, format=format, using=using, client=client
+        )
+
+    def iterator(
+        self, *, chunk_size: int = 1000, using: str | None = None, client: Any = None
+    ) -> AsyncIterator[M]:
+        return Query(self.model).iterator(chunk_size=chunk_size, using=using, client=client)
+
+    def sql(self, dialect: str = "postgres", *, with_types: bool = False) -> tuple[str, list[Any]]:
+        return Query(self.model).sql(dialect, with_types=with_types)

@@ -1,0 +1,32 @@
+"""``execute_raw``: user SQL in the backend's own placeholder style, rows as dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from oxyde.queries.executor import resolve_executor
+
+
+async def execute_raw(
+    sql: str,
+    params: Sequence[Any] | None = None,
+    *,
+    using: str | None = None,
+    client: Any = None,
+) -> list[dict[str, Any]]:
+    """Run one SQL statement and return its rows as dicts (``[]`` when it returns none).
+
+    Placeholders are the backend's own: ``$1`` on PostgreSQL, ``?`` on SQLite, ``%s``
+    on MySQL. Inside ``atomic()`` it runs in the current task's transaction. Values come
+    back as the driver returns them.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise ValueError("execute_raw() needs an SQL string")
+    if params is not None and (
+        isinstance(params, (str, bytes)) or not isinstance(params, Sequence)
+    ):
+        raise TypeError("execute_raw() params must be a list or tuple")
+    ex = resolve_executor(using, client)
+    names, rows = await ex.fetch_described(sql, list(params or ()), write=True)
+    return [dict(zip(names, row, strict=False)) for row in rows]

@@ -1,0 +1,148 @@
+"""Row plans: what each result column becomes, computed once per (model, dialect, shape).
+
+A plan fixes, for every column of a result, the field it fills and the converter that
+turns the driver's value into that field's Python type (``Dialect.converters`` plus enum
+and typed-container handling). ``oxyde._impl.rowload`` then runs the per-row loop.
+Models whose loading must go through Pydantic (``ModelMeta.needs_validation``) use
+``model_validate`` on the converted values instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from pydantic import TypeAdapter
+from pydantic_core import PydanticUndefined
+
+from oxyde import _impl
+from oxyde.models.metadata import Column, ModelMeta
+from oxyde.sql.dialects.base import Dialect
+
+Converter = Callable[[Any], Any] | None
+
+#: item kinds whose JSON form is already the Python value
+_PLAIN_ITEMS = frozenset({"int", "float", "str", "bool", "any", None})
+
+# keyed by the objects themselves (identity-hashed), so a redefined model never hits a
+# stale entry of an old one
+_converters: dict[tuple[Column, Dialect], Converter] = {}
+_model_plans: dict[tuple[ModelMeta, Dialect], tuple[Any, ...]] = {}
+
+
+@lru_cache(maxsize=256)
+def _validator(tp: Any) -> Callable[[Any], Any]:
+    return TypeAdapter(tp).validate_python
+
+
+def kind_converter(kind: str, dialect: Dialect) -> Converter:
+    return dialect.converters.get(kind)
+
+
+def column_converter(column: Column, dialect: Dialect) -> Converter:
+    """driver value -> the Python value the field holds, or None when they are equal."""
+    key = (column, dialect)
+    try:
+        return _converters[key]
+    except KeyError:
+        pass
+    # instants have their own converter: a backend whose datetime column cannot keep an
+    # offset (MySQL) stores UTC and attaches it back on the way out
+    base = dialect.converters.get("datetime_tz" if column.timezone else column.kind)
+    conv: Converter = base
+    if column.kind == "enum" and column.enum_cls is not None:
+        conv = _chain(base, column.enum_cls)
+    elif column.kind == "array":
+        if column.item_kind not in _PLAIN_ITEMS:
+            conv = _chain(base, _validator(column.python_type))
+    elif column.kind == "json":
+        if column.python_type not in (dict, list, Any):
+            conv = _chain(base, _validator(column.python_type))
+    elif column.kind == "any" and column.python_type is not Any:
+        conv = _chain(base, _validator(column.python_type))
+    _converters[key] = conv
+    return conv
+
+
+def _chain(first: Converter, second: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    if first is None:
+        return second
+
+    def convert(value: Any) -> Any:
+        return second(first(value))
+
+    return convert
+
+
+def model_plan(meta: ModelMeta, dialect: Dialect) -> tuple[Any, ...]:
+    """The ``rowload.load_models`` plan for rows holding every stored column of ``meta``
+    in ``meta.columns`` order."""
+    key = (meta, dialect)
+    plan = _model_plans.get(key)
+    if plan is not None:
+        return plan
+    model = meta.model
+    positions = {name: i for i, name in enumerate(meta.columns)}
+    names: list[str] = []
+    sources: list[int] = []
+    convs: list[Converter] = []
+    defaults: list[Any] = []
+    for name, info in model.model_fields.items():
+        names.append(name)
+        if name in positions:
+            sources.append(positions[name])
+            convs.append(column_converter(meta.columns[name], dialect))
+            defaults.append(None)
+        elif info.default_factory is not None:
+            sources.append(-2)
+            convs.append(None)
+            defaults.append(info.default_factory)
+        else:
+            default = info.default
+            if default is PydanticUndefined:
+                default = None
+            if isinstance(default, (list, dict, set)):
+                # pydantic copies mutable defaults per instance; so do we
+                sources.append(-2)
+                defaults.append(_copier(default))
+            else:
+                sources.append(-1)
+                defaults.append(default)
+            convs.append(None)
+    private_attrs = getattr(model, "__private_attributes__", None) or None
+    private = tuple(private_attrs.items()) if private_attrs else None
+    plan = (
+        tuple(names),
+        tuple(sources),
+        tuple(convs),
+        tuple(defaults),
+        frozenset(meta.columns),
+        private,
+    )
+    _model_plans[key] = plan
+    return plan
+
+
+def _copier(value: Any) -> Callable[[], Any]:
+    import copy
+
+    def make() -> Any:
+        return copy.deepcopy(value)
+
+    return make
+
+
+def load_models(meta: ModelMeta, dialect: Dialect, rows: list[Any]) -> list[Any]:
+    if not rows:
+        return []
+    if meta.needs_validation:
+        return _validated(meta, dialect, rows)
+    return _impl.rowload.load_models(meta.model, model_plan(meta, dialect), rows)
+
+
+def _validated(meta: ModelMeta, dialect: Dialect, rows: list[Any]) -> list[Any]:
+    names = tuple(meta.columns)
+    convs = tuple(column_converter(c, dialect) for c in meta.columns.values())
+    validate = meta.model.model_validate
+    return [validate(d) for d in _impl.rowload.load_dicts(names, convs, rows)]

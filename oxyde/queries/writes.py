@@ -1,0 +1,465 @@
+"""Writes: INSERT of instances (one or many), UPDATE and DELETE of query results.
+
+Which columns an INSERT carries is decided here, once per instance: the auto-numbered
+primary key is left to the database while unset, and a column with a ``db_default`` is
+left out while the user has not set it, so the database default applies. Rows of one
+``bulk_create`` may therefore carry different columns; they are grouped by column set
+and every group runs inside one transaction (G6).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from oxyde import _impl
+from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
+from oxyde.models.metadata import Column, ModelMeta
+from oxyde.queries import executor as _ex
+from oxyde.queries.expressions import Expression
+from oxyde.queries.resolve import Scope, coerce, resolve_expr
+from oxyde.queries.rowplan import column_converter
+from oxyde.sql.compiler import compile_statement
+
+if TYPE_CHECKING:
+    from oxyde.backends.base import Executor
+    from oxyde.queries.query import Query
+
+Node = tuple[Any, ...]
+
+#: rows per INSERT statement unless the caller says otherwise, further capped so that
+#: one statement never binds more than ``_MAX_PARAMS`` values
+_DEFAULT_BATCH = 1000
+_MAX_PARAMS = 30000
+
+
+def _insert_columns(meta: ModelMeta, instance: Any) -> list[Column]:
+    data = instance.__dict__
+    fields_set = instance.__pydantic_fields_set__
+    cols = []
+    for column in meta.columns.values():
+        value = data.get(column.name)
+        if column.auto_increment and value is None:
+            continue
+        if column.db_default is not None and column.name not in fields_set:
+            continue
+        cols.append(column)
+    return cols
+
+
+def _sync_fk_ids(meta: ModelMeta, instance: Any) -> None:
+    """``post.author = author`` before saving also sets ``post.author_id``."""
+    data = instance.__dict__
+    for fk in meta.foreign_keys.values():
+        related = data.get(fk.name)
+        if related is not None and data.get(fk.field_name) is None:
+            key = getattr(related, fk.target_field, None)
+            if key is not None:
+                data[fk.field_name] = key
+
+
+def _insert_node(
+    meta: ModelMeta, cols: list[Column], nrows: int, returning: tuple[str, ...] | None
+) -> Node:
+    return (
+        "insert",
+        meta.table_name,
+        meta.schema,
+        tuple(c.column for c in cols),
+        tuple(c.kind for c in cols),
+        nrows,
+        returning,
+        None,
+    )
+
+
+def _all_columns(meta: ModelMeta) -> tuple[str, ...]:
+    return tuple(c.column for c in meta.columns.values())
+
+
+def _apply_row(meta: ModelMeta, ex: Executor, instance: Any, row: Any) -> None:
+    """Copy a RETURNING row (every column, in meta order) onto the instance."""
+    data = instance.__dict__
+    dialect = ex.dialect
+    for column, value in zip(meta.columns.values(), row, strict=True):
+        conv = column_converter(column, dialect)
+        data[column.name] = conv(value) if conv is not None and value is not None else value
+    instance.__pydantic_fields_set__.update(meta.columns)
+
+
+async def insert_instance(ex: Executor, meta: ModelMeta, instance: Any) -> None:
+    _sync_fk_ids(meta, instance)
+    cols = _insert_columns(meta, instance)
+    data = instance.__dict__
+    values = [data[c.name] for c in cols]
+    dialect = ex.dialect
+    if dialect.supports_returning("insert"):
+        node = _insert_node(meta, cols, 1, _all_columns(meta))
+        rows = await _ex.fetch(ex, node, values, write=True)
+        _apply_row(meta, ex, instance, rows[0])
+        return
+    # no RETURNING: the backend reports the generated key as the statement's only row
+    node = _insert_node(meta, cols, 1, None)
+    rows = await _ex.fetch(ex, node, values, write=True)
+    pk = meta.pk
+    if pk is not None and data.get(pk.name) is None and rows and rows[0]:
+        data[pk.name] = rows[0][0]
+    if pk is not None and len(cols) + (pk not in cols) < len(meta.columns):
+        # columns left to their database defaults: read what the database put there
+        await _reread(ex, meta, [instance])
+
+
+async def _reread(ex: Executor, meta: ModelMeta, instances: list[Any]) -> None:
+    pk = meta.pk
+    assert pk is not None
+    keys = [i.__dict__[pk.name] for i in instances]
+    key_col = ("col", meta.table_name, pk.column)
+    cols = tuple((("col", meta.table_name, c.column), None) for c in meta.columns.values())
+    where = ("in", key_col, pk.kind, 0, len(keys))
+    node = ("select", ("table", meta.table_name, meta.schema, None, ()), cols, where, (), None,
+            (), None, None, False, None)  # fmt: skip
+    rows = await _ex.fetch(ex, node, [tuple(keys)])
+    position = list(meta.columns).index(pk.name)
+    by_key = {row[position]: row for row in rows}
+    conv = column_converter(pk, ex.dialect)
+    for instance in instances:
+        key = instance.__dict__[pk.name]
+        row = by_key.get(key)
+        if row is None and conv is not None:
+            row = next((r for r in rows if conv(r[position]) == key), None)
+        if row is not None:
+            _apply_row(meta, ex, instance, row)
+
+
+async def bulk_insert(
+    ex: Executor, meta: ModelMeta, instances: list[Any], batch_size: int | None
+) -> None:
+    groups: dict[tuple[str, ...], tuple[list[Column], list[Any]]] = {}
+    for instance in instances:
+        _sync_fk_ids(meta, instance)
+        cols = _insert_columns(meta, instance)
+        key = tuple(c.name for c in cols)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = (cols, [instance])
+        else:
+            group[1].append(instance)
+    batches: list[tuple[list[Column], list[Any]]] = []
+    for cols, members in groups.values():
+        size = batch_size or _DEFAULT_BATCH
+        size = max(1, min(size, _MAX_PARAMS // max(1, len(cols))))
+        batches.extend((cols, members[i : i + size]) for i in range(0, len(members), size))
+    if len(batches) == 1:
+        await _insert_batch(ex, meta, *batches[0])
+        return
+    async with ex.atomic_block() as tx:
+        for cols, members in batches:
+            await _insert_batch(tx, meta, cols, members)
+
+
+async def _insert_batch(
+    ex: Executor, meta: ModelMeta, cols: list[Column], members: list[Any]
+) -> None:
+    values: list[Any] = []
+    names = [c.name for c in cols]
+    for instance in members:
+        data = instance.__dict__
+        values.extend(data[n] for n in names)
+    dialect = ex.dialect
+    if dialect.supports_returning("insert"):
+        node = _insert_node(meta, cols, len(members), _all_columns(meta))
+        rows = await _ex.fetch(ex, node, values, write=True)
+        for instance, row in zip(members, rows, strict=True):
+            _apply_row(meta, ex, instance, row)
+        return
+    node = _insert_node(meta, cols, len(members), None)
+    rows = await _ex.fetch(ex, node, values, write=True)
+    pk = meta.pk
+    if pk is None:
+        return
+    if pk.auto_increment and pk.name not in names and rows:
+        # without RETURNING the backend reports the first generated key; the keys of one
+        # multi-row INSERT follow it at the server's auto-increment step
+        first = rows[0][0]
+        step = dialect.insert_id_step
+        for i, instance in enumerate(members):
+            instance.__dict__[pk.name] = first + i * step
+    if len(cols) + (pk not in cols) < len(meta.columns):
+        await _reread(ex, meta, members)
+
+
+def update_column(meta: ModelMeta, name: str) -> Column:
+    """The column a field name (or FK relation name) writes to, for updates."""
+    column = meta.columns.get(name)
+    if column is None:
+        fk = meta.foreign_keys.get(name)
+        if fk is not None:
+            column = meta.columns[fk.field_name]
+    if column is None:
+        valid = ", ".join(sorted({*meta.columns, *meta.foreign_keys}))
+        raise FieldError(f"{meta.model.__name__} has no field {name!r}; valid fields: {valid}")
+    if column.primary_key:
+        raise FieldError(f"{meta.model.__name__}.{name} is the primary key and cannot be updated")
+    return column
+
+
+async def bulk_update(
+    ex: Executor, meta: ModelMeta, instances: list[Any], columns: list[Column]
+) -> int:
+    pk = meta.pk
+    if pk is None:
+        raise ManagerError(f"bulk_update() needs a primary key on {meta.model.__name__}")
+    sets = tuple((c.column, ("p", c.kind, i)) for i, c in enumerate(columns))
+    where = ("cmp", "=", ("col", meta.table_name, pk.column), ("p", pk.kind, len(columns)))
+    node = ("update", meta.table_name, meta.schema, sets, where, None)
+    dialect = ex.dialect
+    compiled = compile_statement(node, dialect)
+    bind = _impl.sqlbuild.bind
+    adapters = dialect.adapters
+    params_seq = []
+    names = [c.name for c in columns]
+    for instance in instances:
+        _sync_fk_ids(meta, instance)
+        data = instance.__dict__
+        key = data.get(pk.name)
+        if key is None:
+            continue
+        values = [data[n] for n in names]
+        values.append(key)
+        params_seq.append(bind(compiled.plan, values, adapters))
+    if not params_seq:
+        return 0
+    return await ex.execute_many(compiled.sql, params_seq)
+
+
+def set_items(
+    scope: Scope, meta: ModelMeta, values: dict[str, Any]
+) -> tuple[tuple[str, Node], ...]:
+    sets = []
+    for name, value in values.items():
+        column = update_column(meta, name)
+        if isinstance(value, Expression):
+            node = resolve_expr(scope, value, column.kind)
+        elif value is None:
+            node = scope.param(column.kind, None)
+        else:
+            node = scope.param(column.kind, coerce(meta, column, value, "update"))
+        sets.append((column.column, node))
+    return tuple(sets)
+
+
+def _restricted_where(query: Query[Any]) -> Node | None:
+    """The WHERE of an UPDATE/DELETE. Filters that follow FKs need joins, which UPDATE
+    and DELETE cannot take portably: they become ``pk IN (SELECT pk ...)``."""
+    where = query._where_node()
+    if not query._joins and query._limit is None and query._offset is None:
+        return where
+    meta = query._meta
+    if meta.pk is None:
+        raise ManagerError(
+            f"{meta.model.__name__} has no primary key: update()/delete() cannot follow "
+            "relations or use limit/offset"
+        )
+    pk_col = ("col", meta.table_name, meta.pk.column)
+    inner, _ = query._select_ir(((pk_col, "pk"),), order=query._limit is not None)
+    # the extra derived table lets MySQL select from the table it updates
+    wrapped = (
+        "select", ("subquery", inner, "_pks"), ((("col", "_pks", "pk"), None),), None, (),
+        None, (), None, None, False, None,
+    )  # fmt: skip
+    return ("in_query", pk_col, wrapped)
+
+
+async def update_rows(
+    ex: Executor,
+    query: Query[Any],
+    scope: Scope,
+    sets: tuple[tuple[str, Node], ...],
+    *,
+    returning: bool,
+) -> Any:
+    meta = query._meta
+    q = query._with(scope)
+    where = _restricted_where(q)
+    values = tuple(scope.values)
+    node: Node
+    if not returning:
+        node = ("update", meta.table_name, meta.schema, sets, where, None)
+        return await _ex.execute(ex, node, values)
+    from oxyde.queries.rowplan import load_models
+
+    if ex.dialect.supports_returning("update"):
+        node = ("update", meta.table_name, meta.schema, sets, where, _all_columns(meta))
+        rows = await _ex.fetch(ex, node, values, write=True)
+        return load_models(meta, ex.dialect, rows)
+    # no UPDATE ... RETURNING: lock the rows, update them, read them back, in one
+    # transaction so nobody changes them in between
+    if meta.pk is None:
+        raise ManagerError(f"update(returning=True) needs a primary key on {meta.model.__name__}")
+    async with ex.atomic_block() as tx:
+        keys = await q.for_update().values_list(meta.pk.name, flat=True).all(client=tx)
+        if not keys:
+            return []
+        node = ("update", meta.table_name, meta.schema, sets, where, None)
+        await _ex.execute(tx, node, values)
+        from oxyde.queries.query import Query
+
+        fresh: Query[Any] = Query(meta.model)
+        return (
+            await fresh.filter(**{f"{meta.pk.name}__in": keys})
+            .order_by(meta.pk.name)
+            .all(client=tx)
+        )
+
+
+async def delete_rows(ex: Executor, query: Query[Any]) -> int:
+    meta = query._meta
+    node = ("delete", meta.table_name, meta.schema, _restricted_where(query), None)
+    return await _ex.execute(ex, node, query._values)
+
+
+def _create_data(lookups: dict[str, Any], defaults: dict[str, Any] | None) -> dict[str, Any]:
+    data = {k: v for k, v in lookups.items() if "__" not in k}
+    if defaults:
+        data.update(defaults)
+    return data
+
+
+async def get_or_create(
+    query: Query[Any],
+    defaults: dict[str, Any] | None,
+    using: str | None,
+    client: Any,
+    lookups: dict[str, Any],
+) -> tuple[Any, bool]:
+    ex = _ex.resolve_executor(using, client)
+    try:
+        return await query.get(client=ex, **lookups), False
+    except NotFoundError:
+        pass
+    try:
+        # a savepoint, so a concurrent insert that wins the race does not abort an
+        # enclosing transaction
+        async with ex.atomic_block() as tx:
+            obj = await query.create(client=tx, **_create_data(lookups, defaults))
+        return obj, True
+    except IntegrityError:
+        try:
+            return await query.get(client=ex, **lookups), False
+        except NotFoundError:
+            raise
+
+
+async def update_or_create(
+    query: Query[Any],
+    defaults: dict[str, Any] | None,
+    using: str | None,
+    client: Any,
+    lookups: dict[str, Any],
+) -> tuple[Any, bool]:
+    ex = _ex.resolve_executor(using, client)
+    async with ex.atomic_block() as tx:
+        obj = await query.for_update().get_or_none(client=tx, **lookups)
+        if obj is not None:
+            if defaults:
+                for key, value in defaults.items():
+                    setattr(obj, key, value)
+                await obj.save(update_fields=list(defaults), client=tx)
+            return obj, False
+    return await get_or_create(query, defaults, None, ex, lookups)
+
+
+async def save_instance(
+    instance: Any,
+    *,
+    update_fields: Any = None,
+    using: str | None = None,
+    client: Any = None,
+) -> Any:
+    """INSERT when the key is unset or generated for a new object, else UPDATE (falling
+    back to INSERT when no row has that key yet)."""
+    from oxyde.models.registry import get_meta
+
+    meta = get_meta(type(instance))
+    ex = _ex.resolve_executor(using, client)
+    pk = meta.pk
+    data = instance.__dict__
+    if pk is None:
+        raise ManagerError(f"{meta.model.__name__} has no primary key: save() cannot find its row")
+    key = data.get(pk.name)
+    fields: list[str] | None = None
+    if update_fields is not None:
+        fields = []
+        for name in update_fields:
+            column = update_column(meta, name)
+            fields.append(column.name)
+    is_new = key is None or (
+        update_fields is None and pk.name not in instance.__pydantic_fields_set__
+    )
+    if is_new:
+        await instance.pre_save(is_create=True, update_fields=None)
+        await insert_instance(ex, meta, instance)
+        await instance.post_save(is_create=True, update_fields=None)
+        return instance
+    field_set = set(fields) if fields is not None else None
+    await instance.pre_save(is_create=False, update_fields=field_set)
+    _sync_fk_ids(meta, instance)
+    names = (
+        fields
+        if fields is not None
+        else [c.name for c in meta.columns.values() if not c.primary_key]
+    )
+    columns = [meta.columns[n] for n in names]
+    sets = tuple((c.column, ("p", c.kind, i)) for i, c in enumerate(columns))
+    values = [data[n] for n in names]
+    values.append(data[pk.name])
+    where = ("cmp", "=", ("col", meta.table_name, pk.column), ("p", pk.kind, len(columns)))
+    changed = 0
+    if sets:
+        node = ("update", meta.table_name, meta.schema, sets, where, None)
+        changed = await _ex.execute(ex, node, values)
+    else:
+        from oxyde.queries.query import Query
+
+        changed = int(await Query(meta.model).filter(pk=data[pk.name]).exists(client=ex))
+    if changed == 0:
+        if fields is not None:
+            raise NotFoundError(
+                f"{meta.model.__name__} with {pk.name}={data[pk.name]!r} does not exist"
+            )
+        await insert_instance(ex, meta, instance)
+        await instance.post_save(is_create=True, update_fields=None)
+        return instance
+    await instance.post_save(is_create=False, update_fields=field_set)
+    return instance
+
+
+async def delete_instance(instance: Any, *, using: str | None = None, client: Any = None) -> int:
+    from oxyde.models.registry import get_meta
+    from oxyde.queries.query import Query
+
+    meta = get_meta(type(instance))
+    pk = meta.pk
+    key = instance.__dict__.get(pk.name) if pk is not None else None
+    if pk is None or key is None:
+        raise ManagerError(f"cannot delete a {meta.model.__name__} without a primary key value")
+    await instance.pre_delete()
+    count = await Query(meta.model).filter(pk=key).delete(using=using, client=client)
+    await instance.post_delete()
+    return count
+
+
+async def refresh_instance(instance: Any, *, using: str | None = None, client: Any = None) -> Any:
+    from oxyde.models.registry import get_meta
+    from oxyde.queries.query import Query
+
+    meta = get_meta(type(instance))
+    pk = meta.pk
+    key = instance.__dict__.get(pk.name) if pk is not None else None
+    if pk is None or key is None:
+        raise ManagerError(f"cannot refresh a {meta.model.__name__} without a primary key value")
+    fresh = await Query(meta.model).get(pk=key, using=using, client=client)
+    data = instance.__dict__
+    for name in meta.columns:
+        data[name] = fresh.__dict__[name]
+    instance.__pydantic_fields_set__.update(meta.columns)
+    return instance
