@@ -1,0 +1,82 @@
+"""MySQL / MariaDB error numbers mapped onto ``oxyde.exceptions``."""
+
+from __future__ import annotations
+
+from typing import Final
+
+import MySQLdb
+
+from oxyde.exceptions import (
+    CheckViolationError,
+    ForeignKeyViolationError,
+    NotNullViolationError,
+    OperationalError,
+    OxydeError,
+    UniqueViolationError,
+)
+
+_BY_ERRNO: Final[dict[int, type[OxydeError]]] = {
+    1022: UniqueViolationError,  # ER_DUP_KEY
+    1062: UniqueViolationError,  # ER_DUP_ENTRY
+    1586: UniqueViolationError,  # ER_DUP_ENTRY_WITH_KEY_NAME
+    1216: ForeignKeyViolationError,  # ER_NO_REFERENCED_ROW
+    1217: ForeignKeyViolationError,  # ER_ROW_IS_REFERENCED
+    1451: ForeignKeyViolationError,  # ER_ROW_IS_REFERENCED_2
+    1452: ForeignKeyViolationError,  # ER_NO_REFERENCED_ROW_2
+    1048: NotNullViolationError,  # ER_BAD_NULL_ERROR
+    1364: NotNullViolationError,  # ER_NO_DEFAULT_FOR_FIELD
+    3819: CheckViolationError,  # MySQL ER_CHECK_CONSTRAINT_VIOLATED
+    4025: CheckViolationError,  # MariaDB ER_CONSTRAINT_FAILED
+}
+
+#: Errors after which the session is gone or its protocol state is unknown: the
+#: connection must be closed, never reused. Client errors (2000-2999) all qualify.
+_FATAL: Final[frozenset[int]] = frozenset(
+    {
+        1053,  # ER_SERVER_SHUTDOWN
+        1152,  # ER_ABORTING_CONNECTION
+        1153,  # ER_NET_PACKET_TOO_LARGE
+        1154,  # ER_NET_READ_ERROR_FROM_PIPE
+        1156,  # ER_NET_PACKETS_OUT_OF_ORDER
+        1157,  # ER_NET_UNCOMPRESS_ERROR
+        1158,  # ER_NET_READ_ERROR
+        1159,  # ER_NET_READ_INTERRUPTED
+        1160,  # ER_NET_ERROR_ON_WRITE
+        1161,  # ER_NET_WRITE_INTERRUPTED
+        1927,  # MariaDB ER_CONNECTION_KILLED
+        4031,  # ER_CLIENT_INTERACTION_TIMEOUT
+    }
+)
+
+#: Client error numbers: CR_MIN_ERROR .. CR_MAX_ERROR.
+_CLIENT_ERRORS = range(2000, 3000)
+
+
+def errno_of(exc: BaseException) -> int | None:
+    """The server or client error number a driver exception carries, if any."""
+    args = getattr(exc, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0]
+    return None
+
+
+def is_fatal(errno: int | None) -> bool:
+    """Whether a connection that raised ``errno`` must be discarded."""
+    return errno is not None and (errno in _FATAL or errno in _CLIENT_ERRORS)
+
+
+def map_error(exc: MySQLdb.Error) -> OxydeError:
+    """The typed oxyde error for a driver error; ``code`` keeps the errno.
+
+    Anything that is not about the data (syntax, unknown table, lost connection,
+    deadlock, lock wait timeout, interrupted statement) is an ``OperationalError``.
+    """
+    errno = errno_of(exc)
+    args = exc.args
+    message = str(args[1]) if len(args) > 1 else str(exc)
+    cls = _BY_ERRNO.get(errno, OperationalError) if errno is not None else OperationalError
+    if errno is not None:
+        message = f"({errno}) {message}"
+    error = cls(message, code=errno)
+    error.__cause__ = exc
+    return error
