@@ -1,0 +1,1 @@
+"""The side of the benchmark that runs inside each contender's own process and virtualenv."""
