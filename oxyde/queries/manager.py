@@ -69,6 +69,9 @@ class QueryManager(Generic[M]):
     ) -> Query[M]:
         return Query(self.model).select_for_update(nowait=nowait, skip_locked=skip_locked, of=of)
 
+    def join(self, *paths: str) -> Query[M]:
+        return Query(self.model).join(*paths)
+
     def none(self) -> Query[M]:
         return Query(self.model).none()
 

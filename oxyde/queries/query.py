@@ -15,7 +15,13 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from oxyde import _impl
-from oxyde.exceptions import FieldError, ManagerError, MultipleObjectsReturned, NotFoundError
+from oxyde.exceptions import (
+    FieldError,
+    FieldLookupError,
+    ManagerError,
+    MultipleObjectsReturned,
+    NotFoundError,
+)
 from oxyde.models.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
 from oxyde.queries import writes
@@ -63,6 +69,7 @@ class Query(Generic[M]):
         "_mode",
         "_offset",
         "_order",
+        "_related",
         "_values",
         "_where",
         "model",
@@ -86,6 +93,8 @@ class Query(Generic[M]):
         self._fields: tuple[tuple[str, Node, Any], ...] | None = None
         self._flat = False
         self._empty = False
+        #: join(): the FK paths whose related models are loaded with the rows
+        self._related: tuple[Join, ...] = ()
 
     # -- cloning ----------------------------------------------------------------------
 
@@ -239,6 +248,22 @@ class Query(Generic[M]):
         q._lock = (mode, bool(nowait), bool(skip_locked), tuple(tables))
         return q
 
+    def join(self, *paths: str) -> Query[M]:
+        """Load forward-FK relations (``"author"``, ``"author__company"``) in the same
+        statement, with LEFT JOINs; ``post.author`` is then the related instance (or
+        None when the key is NULL)."""
+        scope = self._scope()
+        related = list(self._related)
+        for path in paths:
+            if not isinstance(path, str) or not path:
+                raise FieldError(f"join() takes relation paths, got {path!r}")
+            for join in _join_path(scope, path):
+                if join not in related:
+                    related.append(join)
+        q = self._with(scope)
+        q._related = tuple(related)
+        return q
+
     def none(self) -> Query[M]:
         """A query that matches nothing and never touches the database."""
         q = self._clone()
@@ -290,7 +315,10 @@ class Query(Generic[M]):
         return node, tuple(scope.values)
 
     def _model_cols(self) -> tuple[tuple[Node, str | None], ...]:
-        return _model_columns(self._meta)
+        cols = _model_columns(self._meta)
+        for join in self._related:
+            cols += tuple((("col", join.alias, c.column), None) for c in join.meta.columns.values())
+        return cols
 
     # -- reading --------------------------------------------------------------------------
 
@@ -323,6 +351,8 @@ class Query(Generic[M]):
             rows = await _ex.fetch(ex, node, values)
             if mode in (None, "models"):
                 if fields is None:
+                    if self._related:
+                        return _load_joined(self._meta, self._related, dialect, rows)
                     return load_models(self._meta, dialect, rows)
                 return _load_partial(self._meta, dialect, fields, rows)
             names = tuple(self._meta.columns) if fields is None else tuple(f[0] for f in fields)
@@ -515,7 +545,9 @@ class Query(Generic[M]):
         node, values = self._select_ir(cols)
         sql, params = _ex.prepare(node, values, dialect)
         async for chunk in ex.stream(sql, params, chunk_size=chunk_size):
-            if fields is None:
+            if fields is None and self._related:
+                items = _load_joined(self._meta, self._related, dialect, chunk)
+            elif fields is None:
                 items = load_models(self._meta, dialect, chunk)
             elif self._mode == "models":
                 items = _load_partial(self._meta, dialect, fields, chunk)
@@ -683,6 +715,59 @@ def _model_columns(meta: ModelMeta) -> tuple[tuple[Node, str | None], ...]:
         cols = tuple((("col", table, c.column), None) for c in meta.columns.values())
         _model_cols_cache[meta] = cols
     return cols
+
+
+def _join_path(scope: Scope, path: str) -> list[Join]:
+    """The joins along ``a__b__c``, each a forward foreign key."""
+    meta = scope.meta
+    alias = scope.alias
+    prefix = ""
+    joins: list[Join] = []
+    for name in path.split("__"):
+        fk = meta.foreign_keys.get(name)
+        if fk is None:
+            if name in meta.reverse:
+                raise FieldLookupError(
+                    f"join() follows forward foreign keys; {meta.model.__name__}.{name} is a "
+                    "reverse or many-to-many relation: load it with prefetch()"
+                )
+            valid = ", ".join(sorted(meta.foreign_keys)) or "none"
+            raise FieldLookupError(
+                f"{meta.model.__name__} has no foreign key {name!r} (in join({path!r})); "
+                f"foreign keys: {valid}"
+            )
+        join = scope.join_for(alias, prefix, fk)
+        joins.append(join)
+        meta, alias, prefix = join.meta, join.alias, join.path
+    return joins
+
+
+def _load_joined(
+    meta: ModelMeta, related: tuple[Join, ...], dialect: Dialect, rows: list[Any]
+) -> list[Any]:
+    """Split each joined row into the model and its related models, and link them."""
+    width = len(meta.columns)
+    base = load_models(meta, dialect, [row[:width] for row in rows])
+    loaded: dict[str, list[Any]] = {"": base}
+    start = width
+    for join in related:
+        jm = join.meta
+        end = start + len(jm.columns)
+        pk_pos = start + list(jm.columns).index(jm.pk.name) if jm.pk is not None else start
+        present = [row[pk_pos] is not None for row in rows]
+        instances = load_models(
+            jm, dialect, [row[start:end] for row, ok in zip(rows, present, strict=True) if ok]
+        )
+        it = iter(instances)
+        column = [next(it) if ok else None for ok in present]
+        loaded[join.path] = column
+        parent_path, _, name = join.path.rpartition("__")
+        for parent, child in zip(loaded[parent_path], column, strict=True):
+            if parent is not None:
+                parent.__dict__[name] = child
+                parent.__pydantic_fields_set__.add(name)
+        start = end
+    return base
 
 
 def _non_negative(what: str, n: Any) -> int:

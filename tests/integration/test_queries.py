@@ -327,3 +327,23 @@ async def test_sql_and_ir_need_no_connection() -> None:
     assert params == [3, "%a%"]
     ir = Post.objects.filter(views=1).to_ir()
     assert ir["table"] == "it_post" and ir["values"] == [1]
+
+
+async def test_join_loads_nested_relations_in_one_statement(data: dict[str, Any]) -> None:
+    posts = await Post.objects.join("author__company").order_by("id").all()
+    hello, world, snake, nobody = posts
+    assert hello.author is not None and hello.author.name == "Alice"
+    assert hello.author.company is not None and hello.author.company.name == "Acme"
+    assert snake.author is not None and snake.author.company == data["globex"]
+    assert nobody.author is None
+    assert world.author == hello.author and world.author is not hello.author
+    carol_posts = await Post.objects.filter(author__name="Carol 50%").join("author").all()
+    assert carol_posts == []
+    joined = await Author.objects.join("company").filter(company__country="US").all()
+    assert [(a.name, a.company.name if a.company else None) for a in joined] == [
+        ("Alice", "Acme")
+    ]
+    sql, _ = Post.objects.join("author").filter(views__gt=1).sql("postgres")
+    assert sql.count("LEFT JOIN") == 1
+    with pytest.raises(FieldLookupError, match="forward foreign keys|no foreign key"):
+        Author.objects.join("name")
