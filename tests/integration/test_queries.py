@@ -17,6 +17,7 @@ from oxyde import (
     MultipleObjectsReturned,
     NotFoundError,
     Q,
+    RelationNotLoadedError,
     UniqueViolationError,
     create_tables,
     drop_tables,
@@ -58,9 +59,12 @@ async def test_create_assigns_key_and_reads_back(data: dict[str, Any]) -> None:
     alice = data["alice"]
     assert isinstance(alice.id, int)
     fetched = await Author.objects.get(id=alice.id)
-    # the relation set on create stays on the instance; a plain get() leaves it unloaded
-    assert alice.company == data["acme"] and fetched.company is None
-    assert fetched == alice.model_copy(update={"company": None})
+    # the relation set on create stays on the instance; a plain get() leaves it unloaded,
+    # and reading it says so instead of answering None
+    assert alice.company == data["acme"]
+    with pytest.raises(RelationNotLoadedError, match=r"Author\.company .*join\('company'\)"):
+        _ = fetched.company
+    assert fetched.model_dump() == alice.model_dump(exclude={"company"})
     assert fetched.company_id == data["acme"].id
     assert fetched.model_fields_set >= {"id", "name", "email", "age", "active", "company_id"}
     assert all(p.id is not None for p in data["posts"])
@@ -340,9 +344,7 @@ async def test_join_loads_nested_relations_in_one_statement(data: dict[str, Any]
     carol_posts = await Post.objects.filter(author__name="Carol 50%").join("author").all()
     assert carol_posts == []
     joined = await Author.objects.join("company").filter(company__country="US").all()
-    assert [(a.name, a.company.name if a.company else None) for a in joined] == [
-        ("Alice", "Acme")
-    ]
+    assert [(a.name, a.company.name if a.company else None) for a in joined] == [("Alice", "Acme")]
     sql, _ = Post.objects.join("author").filter(views__gt=1).sql("postgres")
     assert sql.count("LEFT JOIN") == 1
     with pytest.raises(FieldLookupError, match="forward foreign keys|no foreign key"):
