@@ -1,0 +1,367 @@
+"""The ``oxyde`` command line: ``init``, ``makemigrations``, ``migrate``,
+``showmigrations``, ``sqlmigrate``, ``migrations squash`` and ``generate-stubs``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.markup import escape
+
+from oxyde.cli.config import CONFIG_FILE, DIALECTS, Config, ConfigError, load_config, render_config
+from oxyde.cli.console import ProgressPrinter, err, fail, interactive, out, reports_errors
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="oxyde",
+    help="oxyde: migrations and type stubs for your models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+migrations_app = typer.Typer(help="Manage the migration history.", no_args_is_help=True)
+app.add_typer(migrations_app, name="migrations")
+
+T = TypeVar("T")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help=f"Path of the settings file (default: ./{CONFIG_FILE})."),
+]
+AliasOption = Annotated[
+    str, typer.Option("--db-alias", help="The DATABASES entry to use.", show_default=True)
+]
+
+
+def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(factory())
+
+
+def _config(path: Path | None) -> Config:
+    return load_config(path)
+
+
+async def _with_database(config: Config, alias: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    from oxyde.db import AsyncDatabase
+
+    database = AsyncDatabase(config.url(alias), name=alias, overwrite=True)
+    await database.connect()
+    try:
+        return await work(database)
+    finally:
+        await database.disconnect()
+        from oxyde.db.registry import lookup, unregister_connection
+
+        try:
+            if lookup(alias) is database:
+                unregister_connection(alias)
+        except KeyError:
+            pass
+
+
+# -- init -------------------------------------------------------------------------------
+
+
+def _ask(value: str | None, question: str, default: str) -> str:
+    if value is not None:
+        return value
+    if interactive():
+        answer: str = typer.prompt(question, default=default)
+        return answer
+    return default
+
+
+@app.command()
+@reports_errors
+def init(
+    models: Annotated[
+        str | None, typer.Option(help="Models modules, comma or space separated.")
+    ] = None,
+    dialect: Annotated[str | None, typer.Option(help="postgres, sqlite or mysql.")] = None,
+    url: Annotated[str | None, typer.Option(help="URL of the default database.")] = None,
+    migrations_dir: Annotated[
+        str | None, typer.Option("--migrations-dir", help="Folder of the migration files.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write oxyde_config.py in the current folder (asks for what is not given)."""
+    target = Path.cwd() / CONFIG_FILE
+    if target.exists() and not force:
+        if not interactive():
+            fail(f"{CONFIG_FILE} exists; pass --force to overwrite it")
+        if not typer.confirm(f"{CONFIG_FILE} exists. Overwrite it?", default=False):
+            raise typer.Exit(1)
+    names = _ask(models, "Models modules", "models").replace(",", " ").split()
+    if not names:
+        fail("give at least one models module")
+    chosen = _ask(dialect, f"Dialect ({', '.join(DIALECTS)})", "postgres").strip().lower()
+    if chosen == "postgresql":
+        chosen = "postgres"
+    if chosen not in DIALECTS:
+        fail(f"unknown dialect {chosen!r}; choose one of {', '.join(DIALECTS)}")
+    default_urls = {
+        "postgres": "postgresql://localhost/mydb",
+        "sqlite": "sqlite:///db.sqlite3",
+        "mysql": "mysql://root@localhost/mydb",
+    }
+    database_url = _ask(url, "Database URL", default_urls[chosen])
+    folder = _ask(migrations_dir, "Migrations folder", "migrations")
+    target.write_text(render_config(names, chosen, database_url, folder), encoding="utf-8")
+    out.print(f"Wrote {escape(str(target))}")
+
+
+# -- makemigrations ---------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def makemigrations(
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Name of the migration.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the migration without writing it.")
+    ] = False,
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rename",
+            help="Confirm a rename, OLD:NEW for a table or TABLE.OLD:NEW for a column "
+            "(repeatable).",
+        ),
+    ] = None,
+    accept_renames: Annotated[
+        bool, typer.Option("--accept-renames", help="Treat every likely rename as a rename.")
+    ] = False,
+    no_renames: Annotated[
+        bool, typer.Option("--no-renames", help="Treat likely renames as drop + add.")
+    ] = False,
+    empty: Annotated[
+        bool, typer.Option("--empty", help="Write an empty migration to fill in by hand.")
+    ] = False,
+    stubs: Annotated[
+        bool, typer.Option("--stubs/--no-stubs", help="Regenerate the type stubs too.")
+    ] = True,
+    config_path: ConfigOption = None,
+) -> None:
+    """Write the next migration from the changes in the models."""
+    from oxyde.codegen import write_stubs
+    from oxyde.migrations import RenameCandidate, make_migration, parse_renames
+
+    if accept_renames and no_renames:
+        fail("--accept-renames and --no-renames contradict each other")
+    config = _config(config_path)
+    modules = config.import_models()
+    can_ask = interactive()
+
+    def decide(candidate: RenameCandidate) -> bool | None:
+        if accept_renames:
+            return True
+        if no_renames:
+            return False
+        if can_ask:
+            return typer.confirm(f"Was {candidate.label()} a rename?", default=True)
+        return None
+
+    made = make_migration(
+        config.migrations_dir,
+        name=name,
+        renames=parse_renames(rename or []),
+        decide=decide,
+        dry_run=dry_run,
+        empty=empty,
+        dialect=config.dialect,
+    )
+    if made is None:
+        out.print("No changes detected.")
+    else:
+        verb = "Would write" if dry_run else "Wrote"
+        out.print(f"{verb} {escape(_shown(made.path, config))}")
+        for op in made.operations:
+            out.print(f"  - {escape(op.describe())}")
+        if dry_run:
+            out.print("")
+            out.print(escape(made.source), end="")
+    if stubs and not dry_run:
+        for path in write_stubs(modules):
+            out.print(f"Stubs: {escape(_shown(path, config))}")
+
+
+def _shown(path: Path, config: Config) -> str:
+    try:
+        return str(path.resolve().relative_to(config.root))
+    except ValueError:
+        return str(path)
+
+
+# -- migrate ----------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def migrate(
+    target: Annotated[
+        str | None,
+        typer.Argument(help="Migration name or prefix to migrate to, or 'zero'; default: latest."),
+    ] = None,
+    fake: Annotated[
+        bool, typer.Option("--fake", help="Only record the migrations as applied / unapplied.")
+    ] = False,
+    db_alias: AliasOption = "default",
+    lock_timeout: Annotated[
+        float, typer.Option("--lock-timeout", help="Seconds to wait for another migrate.")
+    ] = 60.0,
+    config_path: ConfigOption = None,
+) -> None:
+    """Apply (or roll back) migrations on a database."""
+    from oxyde.migrations import migrate as run_migrations
+
+    config = _config(config_path)
+    printer = ProgressPrinter()
+
+    async def work(database: Any) -> None:
+        result = await run_migrations(
+            config.migrations_dir,
+            target,
+            database=database,
+            fake=fake,
+            lock_timeout=lock_timeout,
+            progress=printer,
+        )
+        if not result.applied and not result.rolled_back:
+            out.print("No migrations to apply.")
+
+    out.print(f"Migrating database {escape(db_alias)}:")
+    try:
+        _run(lambda: _with_database(config, db_alias, work))
+    except Exception:
+        if printer.open_line:
+            out.print(" [red]FAILED[/]")
+        raise
+
+
+# -- showmigrations ---------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def showmigrations(db_alias: AliasOption = "default", config_path: ConfigOption = None) -> None:
+    """List the migrations and whether the database applied them."""
+    from oxyde.migrations import migration_status
+
+    config = _config(config_path)
+
+    async def work(database: Any) -> Any:
+        return await migration_status(config.migrations_dir, database=database)
+
+    statuses = _run(lambda: _with_database(config, db_alias, work))
+    if not statuses:
+        out.print(f"No migrations in {escape(_shown(config.migrations_dir, config))}.")
+        return
+    applied = 0
+    for status in statuses:
+        if status.partial:
+            mark, detail = "[!]", f"  partial: {status.partial}"
+        elif status.missing:
+            mark, detail = "[?]", "  recorded, but the file is missing"
+        elif status.applied:
+            mark, detail = "[X]", ""
+        else:
+            mark, detail = "[ ]", ""
+        applied += status.applied and not status.partial
+        out.print(f"{escape(mark)} {escape(status.name)}{escape(detail)}")
+    out.print(f"{applied} of {len(statuses)} applied.")
+
+
+# -- sqlmigrate -------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def sqlmigrate(
+    name: Annotated[str, typer.Argument(help="Migration name or unique prefix.")],
+    backwards: Annotated[
+        bool, typer.Option("--backwards", help="Show the SQL of its downgrade.")
+    ] = False,
+    dialect: Annotated[
+        str | None, typer.Option(help="Dialect to render (default: DIALECT of the settings).")
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Print the SQL a migration runs (no database needed)."""
+    from oxyde.migrations import load_migrations, migration_sql
+
+    config = _config(config_path)
+    steps = migration_sql(
+        load_migrations(config.migrations_dir), name, dialect or config.dialect, backwards=backwards
+    )
+    if not steps:
+        out.print("-- (no SQL)")
+    for step in steps:
+        if step.manual:
+            out.print(escape(step.sql))
+        elif step.early:
+            out.print(escape(f"{step.sql}; -- runs before the migration's transaction"))
+        else:
+            out.print(escape(f"{step.sql};"))
+
+
+# -- migrations squash ------------------------------------------------------------------
+
+
+@migrations_app.command("squash")
+@reports_errors
+def squash(
+    name: Annotated[str, typer.Option("--name", help="Name of the squashed migration.")] = (
+        "squashed"
+    ),
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Replace every migration by one that builds the same schema (deletes the old files)."""
+    from oxyde.migrations import squash_migrations
+
+    config = _config(config_path)
+    if not yes:
+        if not interactive():
+            fail("squash deletes the migration files; pass --yes to confirm")
+        if not typer.confirm("Replace every migration file by one squashed migration?"):
+            raise typer.Exit(1)
+    result = squash_migrations(config.migrations_dir, name=name)
+    out.print(
+        f"Wrote {escape(_shown(result.path, config))}, replacing {len(result.replaced)} "
+        "migration(s)."
+    )
+    for dropped in result.dropped_sql:
+        err.print(
+            f"[yellow]warning:[/] the raw SQL / manual steps of {escape(dropped)} are not in "
+            "the squashed migration; add them again by hand if still needed"
+        )
+
+
+# -- generate-stubs ---------------------------------------------------------------------
+
+
+@app.command("generate-stubs")
+@reports_errors
+def generate_stubs(config_path: ConfigOption = None) -> None:
+    """Write .pyi stubs next to the models modules (typed query arguments)."""
+    from oxyde.codegen import write_stubs
+
+    config = _config(config_path)
+    paths = write_stubs(config.import_models())
+    if not paths:
+        out.print("No table models found.")
+    for path in paths:
+        out.print(f"Wrote {escape(_shown(path, config))}")
+
+
+def main() -> None:
+    """Entry point of the ``oxyde`` command."""
+    try:
+        app(prog_name="oxyde")
+    except ConfigError as exc:  # pragma: no cover - commands report their own errors
+        err.print(f"[bold red]Error:[/] {escape(str(exc))}")
+        raise SystemExit(1) from None

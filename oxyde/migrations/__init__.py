@@ -1,0 +1,70 @@
+"""Migrations: schema snapshots of the models, diffs, migration files and running them.
+
+See ``docs/migrations.md``. The ``oxyde`` command line drives these functions.
+"""
+
+from oxyde.migrations.context import MigrationContext
+from oxyde.migrations.diff import Diff, RenameCandidate, diff_schemas, parse_renames
+from oxyde.migrations.errors import MigrationError, MigrationLockError
+from oxyde.migrations.executor import (
+    MigrationStatus,
+    Progress,
+    RunResult,
+    migrate,
+    migration_sql,
+    migration_status,
+    plan_migrations,
+)
+from oxyde.migrations.loader import Migration, load_migrations, replay, resolve_target
+from oxyde.migrations.maker import MadeMigration, UndecidedRenamesError, make_migration
+from oxyde.migrations.operations import Operation, Step
+from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
+from oxyde.migrations.snapshot import snapshot_models
+from oxyde.migrations.squash import SquashResult, squash_migrations
+from oxyde.migrations.state import (
+    CheckState,
+    ColumnState,
+    ForeignKeyState,
+    IndexState,
+    SchemaState,
+    TableState,
+    UniqueState,
+)
+
+__all__ = [
+    "AppliedMigration",
+    "CheckState",
+    "ColumnState",
+    "Diff",
+    "ForeignKeyState",
+    "IndexState",
+    "MadeMigration",
+    "Migration",
+    "MigrationContext",
+    "MigrationError",
+    "MigrationLockError",
+    "MigrationRecorder",
+    "MigrationStatus",
+    "Operation",
+    "Progress",
+    "RenameCandidate",
+    "RunResult",
+    "SchemaState",
+    "SquashResult",
+    "Step",
+    "TableState",
+    "UndecidedRenamesError",
+    "UniqueState",
+    "diff_schemas",
+    "load_migrations",
+    "make_migration",
+    "migrate",
+    "migration_sql",
+    "migration_status",
+    "parse_renames",
+    "plan_migrations",
+    "replay",
+    "resolve_target",
+    "snapshot_models",
+    "squash_migrations",
+]

@@ -1,0 +1,391 @@
+"""Applying and rolling back migrations on a database.
+
+A run borrows one connection for its whole length, takes the migration lock on it
+(``oxyde.migrations.lock``), reads ``oxyde_migrations`` and plans which migrations to
+run. Each migration's SQL is rendered before anything runs, so a migration that needs a
+manual step fails before touching the database. Each migration then runs in one
+transaction with its bookkeeping row, where the database allows DDL in transactions
+(PostgreSQL, SQLite); what cannot run in it is said before it starts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from oxyde.backends.base import Connection
+from oxyde.exceptions import OxydeError
+from oxyde.migrations.context import MigrationContext
+from oxyde.migrations.errors import MigrationError
+from oxyde.migrations.loader import Migration, load_migrations, resolve_target
+from oxyde.migrations.lock import migration_lock
+from oxyde.migrations.operations import Step
+from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
+from oxyde.migrations.state import SchemaState
+from oxyde.sql.ddl_alter import AlterDdl, alter_ddl, driver_sql
+from oxyde.sql.dialects.base import Dialect
+
+if TYPE_CHECKING:
+    from oxyde.db.database import AsyncDatabase
+
+__all__ = [
+    "MigrationStatus",
+    "Progress",
+    "RunResult",
+    "migrate",
+    "migration_sql",
+    "migration_status",
+    "plan_migrations",
+]
+
+
+class Progress(Protocol):
+    """What ``migrate`` reports while it runs (the CLI prints it)."""
+
+    def start(self, name: str, *, backwards: bool, fake: bool, notes: Sequence[str]) -> None: ...
+
+    def finish(self, name: str, *, backwards: bool, seconds: float) -> None: ...
+
+
+@dataclass
+class RunResult:
+    applied: list[str] = field(default_factory=list)
+    rolled_back: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    name: str
+    applied: bool
+    applied_at: Any = None
+    partial: str | None = None
+    #: recorded in the database but missing from the migrations directory
+    missing: bool = False
+
+
+# -- planning ----------------------------------------------------------------------------
+
+
+def _ancestors(by_name: dict[str, Migration], name: str) -> set[str]:
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        for dep in by_name[stack.pop()].depends_on:
+            if dep not in seen:
+                seen.add(dep)
+                stack.append(dep)
+    return seen
+
+
+def _applied_names(
+    migrations: Sequence[Migration], records: Sequence[AppliedMigration], *, fake: bool
+) -> set[str]:
+    """Names that count as applied; raises for a history the files do not explain."""
+    names = {m.name for m in migrations}
+    recorded = {r.name for r in records}
+    partial = [r for r in records if r.partial]
+    if partial and not fake:
+        r = partial[0]
+        raise MigrationError(
+            f"migration {r.name} stopped part-way ({r.partial} statements ran) on a database "
+            "that cannot roll DDL back; finish or undo it by hand, then run "
+            f"`oxyde migrate {r.name} --fake` to mark it applied (or `--fake` with an "
+            "earlier target to mark it not applied)"
+        )
+    replaced = {r for m in migrations for r in m.replaces}
+    unknown = sorted(recorded - names - replaced)
+    if unknown:
+        raise MigrationError(
+            f"the database has applied migrations that are not in the migrations directory: "
+            f"{', '.join(unknown)}"
+        )
+    applied = recorded & names
+    for m in migrations:
+        if m.name not in applied and m.replaces:
+            done = [r for r in m.replaces if r in recorded]
+            if done and len(done) == len(m.replaces):
+                applied.add(m.name)
+            elif done:
+                raise MigrationError(
+                    f"{m.name} replaces {', '.join(m.replaces)}, of which only "
+                    f"{', '.join(done)} are applied; apply the rest with the old files first"
+                )
+    by_name = {m.name: m for m in migrations}
+    for name in sorted(applied):
+        missing = sorted(d for d in by_name[name].depends_on if d not in applied)
+        if missing:
+            raise MigrationError(
+                f"inconsistent history: {name} is applied but its dependency "
+                f"{', '.join(missing)} is not"
+            )
+    return applied
+
+
+def plan_migrations(
+    migrations: Sequence[Migration], applied: set[str], target: str | None
+) -> list[tuple[Migration, bool]]:
+    """``(migration, backwards)`` pairs to run, in order, to reach ``target``
+    (None: everything; "zero": nothing applied)."""
+    by_name = {m.name: m for m in migrations}
+    if target is None:
+        return [(m, False) for m in migrations if m.name not in applied]
+    name = resolve_target(migrations, target)
+    if name is None:
+        return [(m, True) for m in reversed(migrations) if m.name in applied]
+    if name in applied:
+        # back to ``name``: undo what was applied on top of it
+        later = [m for m in migrations if name in _ancestors(by_name, m.name)]
+        return [(m, True) for m in reversed(later) if m.name in applied]
+    needed = _ancestors(by_name, name) | {name}
+    return [(m, False) for m in migrations if m.name in needed and m.name not in applied]
+
+
+def _replay(migrations: Sequence[Migration], applied: set[str], dialect: Dialect) -> SchemaState:
+    ctx = MigrationContext(dialect=dialect)
+    for m in migrations:
+        if m.name in applied:
+            m.run(ctx)
+    return ctx.state
+
+
+def migration_sql(
+    migrations: Sequence[Migration],
+    name: str,
+    dialect: Dialect | str,
+    *,
+    backwards: bool = False,
+) -> list[Step]:
+    """The SQL ``migrate`` runs for migration ``name`` (or its ``downgrade``), assuming
+    every migration before it is applied. No database is needed."""
+    target = resolve_target(migrations, name)
+    if target is None:
+        raise MigrationError("sqlmigrate needs a migration name, not 'zero'")
+    by_name = {m.name: m for m in migrations}
+    before = _ancestors(by_name, target)
+    if backwards:
+        before.add(target)
+    ctx = MigrationContext(dialect=dialect)
+    for m in migrations:
+        if m.name in before:
+            m.run(ctx)
+    ctx = MigrationContext(ctx.state, dialect=dialect, sql=True)
+    by_name[target].run(ctx, backwards=backwards)
+    return ctx.steps
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+async def _database(database: AsyncDatabase | str) -> AsyncDatabase:
+    from oxyde.db.registry import get_connection
+
+    if isinstance(database, str):
+        return await get_connection(database)
+    if not database.connected:
+        await database.connect()
+    return database
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+def _foreign_keys_off(conn: Connection, ddl: AlterDdl) -> AbstractAsyncContextManager[Any]:
+    suspend = getattr(conn, "foreign_keys_disabled", None)
+    if ddl.suspend_foreign_keys and suspend is not None:
+        return cast("AbstractAsyncContextManager[Any]", suspend())
+    return _nothing()
+
+
+def _notes(ddl: AlterDdl, early: list[Step], main: list[Step]) -> list[str]:
+    notes = []
+    if early:
+        notes.append(
+            f"{len(early)} statement(s) run and commit before the migration's transaction "
+            "(new enum values, which a transaction cannot use until committed)"
+        )
+    if not ddl.transactional and main:
+        notes.append(
+            "this database commits each DDL statement: if one fails, the ones before it "
+            "stay applied and the migration is recorded as partial"
+        )
+    return notes
+
+
+class _Runner:
+    def __init__(
+        self,
+        conn: Connection,
+        migrations: Sequence[Migration],
+        applied: set[str],
+        progress: Progress | None,
+    ) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect
+        self.ddl = alter_ddl(self.dialect)
+        self.recorder = MigrationRecorder(conn)
+        self.migrations = migrations
+        self.applied = applied
+        self.progress = progress
+        self.state = _replay(migrations, applied, self.dialect)
+
+    async def _execute(self, migration: Migration, step: Step) -> None:
+        try:
+            await self.conn.execute(driver_sql(step.sql, self.dialect), ())
+        except OxydeError as exc:
+            raise MigrationError(f"{migration.name} failed: {exc} [SQL: {step.sql}]") from exc
+
+    async def run(self, migration: Migration, *, backwards: bool, fake: bool) -> None:
+        started = time.monotonic()
+        ctx = MigrationContext(self.state.copy(), dialect=self.dialect, sql=True)
+        migration.run(ctx, backwards=backwards)
+        manual = [s.manual for s in ctx.steps if s.manual]
+        if manual and not fake:
+            raise MigrationError(f"{migration.name} needs a manual step: {manual[0]}")
+        early = [s for s in ctx.steps if s.early]
+        main = [s for s in ctx.steps if not s.early]
+        if self.progress is not None:
+            notes = [] if fake else _notes(self.ddl, early, main)
+            self.progress.start(migration.name, backwards=backwards, fake=fake, notes=notes)
+        if fake:
+            await self._bookkeep(migration, backwards)
+        elif self.ddl.transactional:
+            await self._run_in_transaction(migration, backwards, early, main)
+        else:
+            await self._run_statements(migration, backwards, main)
+        self.state = ctx.state
+        if backwards:
+            self.applied.discard(migration.name)
+        else:
+            self.applied.add(migration.name)
+        if self.progress is not None:
+            self.progress.finish(
+                migration.name, backwards=backwards, seconds=time.monotonic() - started
+            )
+
+    async def _bookkeep(self, migration: Migration, backwards: bool) -> None:
+        if backwards:
+            # a squashed migration also stands for the records of what it replaces
+            for name in (*migration.replaces, migration.name):
+                await self.recorder.remove(name)
+        else:
+            await self.recorder.record(migration.name)
+
+    async def _run_in_transaction(
+        self, migration: Migration, backwards: bool, early: list[Step], main: list[Step]
+    ) -> None:
+        for step in early:
+            await self._execute(migration, step)
+        conn = self.conn
+        async with _foreign_keys_off(conn, self.ddl):
+            await conn.begin()
+            try:
+                # Another process may have run it meanwhile (SQLite takes no lock).
+                if await self.recorder.is_applied(migration.name) == backwards:
+                    for step in main:
+                        await self._execute(migration, step)
+                    await self._check_foreign_keys(migration)
+                    await self._bookkeep(migration, backwards)
+            except BaseException:
+                await conn.rollback()
+                raise
+            await conn.commit()
+
+    async def _check_foreign_keys(self, migration: Migration) -> None:
+        check = self.ddl.foreign_key_check
+        if check is None:
+            return
+        rows = await self.conn.fetch(check, ())
+        if rows:
+            tables = sorted({str(row[0]) for row in rows})
+            raise MigrationError(
+                f"{migration.name} leaves rows whose foreign keys point at missing rows "
+                f"(in {', '.join(tables)}); it was rolled back"
+            )
+
+    async def _run_statements(
+        self, migration: Migration, backwards: bool, main: list[Step]
+    ) -> None:
+        done = 0
+        try:
+            for step in main:
+                await self._execute(migration, step)
+                done += 1
+        except BaseException:
+            if done:
+                what = "downgrade" if backwards else "upgrade"
+                await self.recorder.record(migration.name, partial=f"{what} {done}/{len(main)}")
+            raise
+        await self._bookkeep(migration, backwards)
+
+
+async def migrate(
+    directory: str | Path,
+    target: str | None = None,
+    *,
+    database: AsyncDatabase | str = "default",
+    fake: bool = False,
+    lock_timeout: float = 60.0,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Bring ``database`` to ``target``: a migration name or unique prefix (applying
+    what leads to it, or rolling back what came after it), ``"zero"`` (roll back
+    everything), or None (apply everything). ``fake`` only updates the records."""
+    migrations = load_migrations(directory)
+    db = await _database(database)
+    result = RunResult()
+    async with db.connection(write=True) as conn, migration_lock(conn, wait=lock_timeout):
+        recorder = MigrationRecorder(conn)
+        await recorder.ensure_table()
+        records = await recorder.applied()
+        applied = _applied_names(migrations, records, fake=fake)
+        partial = {r.name for r in records if r.partial}
+        # squashed migrations whose replaced files are all applied: record them too
+        for m in migrations:
+            if m.name in applied and m.name not in {r.name for r in records}:
+                await recorder.record(m.name)
+        plan = plan_migrations(migrations, applied, target)
+        if fake and target not in (None, "zero"):
+            name = resolve_target(migrations, target)
+            if name in partial and not plan:
+                plan = [(next(m for m in migrations if m.name == name), False)]
+        runner = _Runner(conn, migrations, applied, progress)
+        for migration, backwards in plan:
+            await runner.run(migration, backwards=backwards, fake=fake)
+            (result.rolled_back if backwards else result.applied).append(migration.name)
+    return result
+
+
+async def migration_status(
+    directory: str | Path, *, database: AsyncDatabase | str = "default"
+) -> list[MigrationStatus]:
+    """Every migration file with whether ``database`` applied it, then records that
+    have no file."""
+    migrations = load_migrations(directory)
+    db = await _database(database)
+    async with db.connection(write=True) as conn:
+        recorder = MigrationRecorder(conn)
+        await recorder.ensure_table()
+        records = {r.name: r for r in await recorder.applied()}
+    out = []
+    for m in migrations:
+        record = records.pop(m.name, None)
+        replaced = bool(m.replaces) and all(r in records for r in m.replaces)
+        out.append(
+            MigrationStatus(
+                m.name,
+                applied=record is not None or replaced,
+                applied_at=record.applied_at if record is not None else None,
+                partial=record.partial if record is not None else None,
+            )
+        )
+    replaced_names = {r for m in migrations for r in m.replaces}
+    for name, record in records.items():
+        if name not in replaced_names:
+            out.append(MigrationStatus(name, True, record.applied_at, record.partial, missing=True))
+    return out
