@@ -107,3 +107,25 @@ class Backend(Protocol):
         """Borrow a connection; it goes back to the pool only if idle, else it is
         closed (G2). Waits at most ``acquire_timeout`` (then ``OperationalError``)."""
         ...
+
+
+class StatementBackend(Backend, Protocol):
+    """A backend that runs one statement outside any transaction by itself, on a
+    connection of its choosing, rather than lending one for it: the PostgreSQL backend
+    pipelines the statements of concurrent tasks over shared connections.
+
+    A backend class opts in with ``runs_statements = True``; ``AsyncDatabase`` then
+    sends its ``fetch``, ``fetch_described`` and ``execute`` calls made outside a
+    transaction here instead of to a borrowed connection. The methods mean what they
+    mean on ``Executor``.
+    """
+
+    runs_statements: bool
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]: ...
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]: ...
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int: ...

@@ -841,9 +841,23 @@ async def test_prepared_statements_break_behind_pgbouncer_unless_turned_off(
                     await b.rollback()
 
     prepared = await open_backend(pgbouncer_url, max_connections=2, min_connections=2)
-    # The failure this setting exists for: proves the test can see it.
-    with pytest.raises(OperationalError) as info:
-        await reuse_across_server_connections(prepared)
+    # The failure this setting exists for: proves the test can see it. Outside a
+    # transaction a statement whose prepared form is missing is prepared again, in
+    # the same round trip as it runs; inside one the error cannot be undone.
+    assert await reuse_across_server_connections(prepared) == [(2,)]
+    async with prepared.connection() as a:
+        for _ in range(7):  # prepared again, on the server connection it ran on
+            await a.fetch("SELECT $1::int", [1])
+        async with prepared.connection() as b:
+            await b.begin()
+            await b.fetch("SELECT 1", [])
+            await a.begin()
+            try:
+                with pytest.raises(OperationalError) as info:
+                    await a.fetch("SELECT $1::int", [2])
+            finally:
+                await a.rollback()
+                await b.rollback()
     assert info.value.code == "26000"
     unprepared = await open_backend(
         pgbouncer_url, max_connections=2, min_connections=2, pg_prepare=False

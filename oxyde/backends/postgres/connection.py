@@ -4,9 +4,12 @@ Connections run in autocommit mode and transactions are explicit ``BEGIN``/``COM
 statements, so a statement outside ``atomic()`` is its own transaction and nothing is
 ever left open by accident. Statements go through psycopg's raw cursor: the SQL text
 keeps its ``$1`` placeholders and is sent as is, so the text of one query shape is
-byte-stable and psycopg's automatic prepared statements (when enabled) are reused.
-One operation runs at a time on a connection (G5): psycopg serialises statements, and
-a lock keeps other calls out of a pipeline or COPY in progress.
+byte-stable and prepared statements (when enabled) are reused. Single statements with
+parameters skip psycopg's cursors and go straight through libpq (``direct.py``);
+statements without (scripts, transaction control), COPY and streams use psycopg.
+One operation runs at a time on a connection (G5): psycopg's connection lock serialises
+statements, and a lock of our own keeps other calls out of a pipeline or COPY in
+progress.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.raw_cursor import AsyncRawServerCursor
 
 from oxyde.backends.base import Row
+from oxyde.backends.postgres.direct import run_statement
 from oxyde.backends.postgres.errors import map_error
+from oxyde.backends.postgres.wire import COUNT, DESCRIBED, ROWS, Wire
 from oxyde.exceptions import ManagerError, OperationalError
 from oxyde.sql.dialects.base import Dialect
 
@@ -79,11 +84,15 @@ def begin_sql(isolation: str | None, read_only: bool) -> str:
 class PostgresConnection:
     """A borrowed psycopg connection; valid until it goes back to the pool."""
 
-    __slots__ = ("_dialect", "_lock", "_raw")
+    __slots__ = ("_dialect", "_lock", "_raw", "_wire")
 
-    def __init__(self, raw: AsyncConnection[Row], dialect: Dialect) -> None:
+    def __init__(
+        self, raw: AsyncConnection[Row], dialect: Dialect, wire: Wire | None = None
+    ) -> None:
         self._raw = raw
         self._dialect = dialect
+        #: the connection's libpq statement state; None: every statement through psycopg
+        self._wire = wire
         # Held by the operations made of several statements (pipeline, COPY), so that a
         # concurrent call on this connection waits for them instead of slipping into
         # their pipeline or transaction (G5). psycopg already serialises single
@@ -106,6 +115,9 @@ class PostgresConnection:
     # -- statements ----------------------------------------------------------------------
 
     async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        if self._wire is not None and params:
+            rows: list[Row] = await self._direct(sql, params, ROWS)
+            return rows
         cur = await self._run(sql, params)
         # The result's status, not ``cur.description``: that builds column objects.
         result = cur.pgresult
@@ -116,6 +128,9 @@ class PostgresConnection:
     async def fetch_described(
         self, sql: str, params: Sequence[Any], *, write: bool = False
     ) -> tuple[list[str], list[Row]]:
+        if self._wire is not None and params:
+            described: tuple[list[str], list[Row]] = await self._direct(sql, params, DESCRIBED)
+            return described
         cur = await self._run(sql, params)
         description = cur.description
         if description is None:
@@ -123,8 +138,26 @@ class PostgresConnection:
         return [column.name for column in description], await cur.fetchall()
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        if self._wire is not None and params:
+            count: int = await self._direct(sql, params, COUNT)
+            return count
         cur = await self._run(sql, params)
         return max(cur.rowcount, 0)
+
+    async def _direct(self, sql: str, params: Sequence[Any], mode: int) -> Any:
+        wire = self._wire
+        assert wire is not None
+        lock = self._lock
+        if lock is not None and lock.locked():
+            async with lock:
+                return await self._direct_unlocked(wire, sql, params, mode)
+        return await self._direct_unlocked(wire, sql, params, mode)
+
+    async def _direct_unlocked(self, wire: Wire, sql: str, params: Sequence[Any], mode: int) -> Any:
+        raw = self._raw
+        # psycopg's own lock: its cursors and ours never interleave on the connection.
+        async with raw.lock:
+            return await run_statement(raw, wire, sql, params, mode)
 
     async def _run(self, sql: str, params: Sequence[Any]) -> AsyncCursor[Row]:
         """Execute one statement; its result is then in the cursor (no more I/O)."""

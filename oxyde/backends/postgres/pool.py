@@ -18,6 +18,12 @@ How each setting takes effect:
                                 URL option ``?prepare_threshold=none`` does the same
 ==============================  ===========================================================
 
+Statements run outside a transaction go through the backend itself (``fetch``,
+``fetch_described``, ``execute``): those with parameters, and lone queries without, are
+batched over pipelined connections (``batching.py``); scripts and commands without
+parameters get a connection of their own and the simple query protocol. The URL option
+``?batching=off`` lends every statement a connection of its own.
+
 Every connection is in autocommit mode, returns tuples, takes ``$1`` placeholders and
 runs with ``TimeZone = 'UTC'``. Even without ``test_before_acquire``, a connection whose
 socket has something to say while idle in the pool (the server closed it, for instance
@@ -31,6 +37,7 @@ import asyncio
 import logging
 import select
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
@@ -41,9 +48,11 @@ from psycopg.raw_cursor import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from oxyde.backends.base import Row
+from oxyde.backends.postgres.batching import StatementBatcher
 from oxyde.backends.postgres.connection import PostgresConnection
 from oxyde.backends.postgres.errors import pool_timeout_error
 from oxyde.backends.postgres.types import psycopg_dialect
+from oxyde.backends.postgres.wire import COUNT, DESCRIBED, ROWS, Wire, one_query, wire_of
 from oxyde.exceptions import OperationalError
 from oxyde.sql.dialects.base import Dialect
 from oxyde.sql.dialects.postgres import POSTGRES
@@ -82,6 +91,9 @@ class _PooledConnection(AsyncConnection[Row]):
     """An ``AsyncConnection`` that tells its backend why a connect attempt failed, so
     that ``open()`` can say "connection refused" rather than only "timed out"."""
 
+    #: its statement state for batched statements (``wire.wire_of``), made on first use
+    oxyde_wire: Wire | None = None
+
     @classmethod
     async def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
         on_error = kwargs.pop(_ON_ERROR, None)
@@ -96,14 +108,23 @@ class _PooledConnection(AsyncConnection[Row]):
 class PostgresBackend:
     """A pool of PostgreSQL connections for one database (``oxyde.backends.base.Backend``)."""
 
+    #: its connections offer ``copy_insert`` (COPY ... FROM STDIN)
+    supports_copy = True
+    #: runs single statements itself, batched (``oxyde.backends.base.StatementBackend``)
+    runs_statements = True
+
     def __init__(self, url: DatabaseURL, settings: PoolSettings, *, name: str = "default") -> None:
         self._url = url
         self._settings = settings
         self._name = name
         self._where = _describe(url)
         self._dialect = psycopg_dialect(POSTGRES)
+        self._batching = True
         self._kwargs = self._connect_kwargs()
         self._pool: _Pool | None = None
+        self._batcher: StatementBatcher | None = None
+        #: connections out of the pool (lent, or held as pipes by the batcher)
+        self._lent = 0
         self._last_connect_error: psycopg.Error | None = None
         # Connections being rolled back or closed after an abnormal exit: kept so the
         # shielded clean-up tasks are not garbage collected, and awaited by close().
@@ -155,6 +176,14 @@ class PostgresBackend:
             await pool.close(timeout=1.0)
             raise
         self._pool = pool
+        if self._batching:
+            self._batcher = StatementBatcher(
+                self._acquire_for_batch,
+                self._release_from_batch,
+                self._wire_of,
+                self._exhausted,
+                self._pool_open,
+            )
         _log.debug(
             "connected %r to %s (psycopg %s, libpq %s)",
             self._name,
@@ -165,6 +194,9 @@ class PostgresBackend:
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            await batcher.close()
         if self._recycling:
             await asyncio.gather(*self._recycling, return_exceptions=True)
         if pool is not None:
@@ -176,8 +208,72 @@ class PostgresBackend:
         return _Lease(self)
 
     def stats(self) -> dict[str, int]:
-        """The pool's counters (size, available, waiting, errors...)."""
-        return self.pool.get_stats()
+        """The pool's counters (size, available, waiting, errors...), and the
+        batcher's: ``batch_pipes`` connections held for batched statements, of which
+        ``batch_idle`` are idle. Idle ones count as available: any caller that finds
+        the pool empty gets one."""
+        stats = self.pool.get_stats()
+        batcher = self._batcher
+        if batcher is not None:
+            idle = batcher.idle
+            stats["batch_pipes"] = batcher.pipes
+            stats["batch_idle"] = idle
+            stats["pool_available"] = stats.get("pool_available", 0) + idle
+        return stats
+
+    # -- single statements (StatementBackend) --------------------------------------------
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        """One statement outside any transaction: batched when it has parameters or is
+        a lone query; else (a script, a command) on a connection of its own, through the
+        simple query protocol."""
+        batcher = self._batcher
+        if batcher is not None and (params or one_query(sql)):
+            rows: list[Row] = await batcher.run(sql, params, ROWS)
+            return rows
+        async with self.connection(write=write) as conn:
+            return await conn.fetch(sql, params, write=write)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        batcher = self._batcher
+        if batcher is not None and (params or one_query(sql)):
+            described: tuple[list[str], list[Row]] = await batcher.run(sql, params, DESCRIBED)
+            return described
+        async with self.connection(write=write) as conn:
+            return await conn.fetch_described(sql, params, write=write)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        batcher = self._batcher
+        if batcher is not None and params:
+            count: int = await batcher.run(sql, params, COUNT)
+            return count
+        async with self.connection(write=True) as conn:
+            return await conn.execute(sql, params)
+
+    async def _acquire_for_batch(self) -> AsyncConnection[Row]:
+        return await self._acquire(self.pool)
+
+    async def _release_from_batch(self, raw: AsyncConnection[Row], failed: bool) -> None:
+        pool = self._pool
+        if pool is None:
+            # Closed meanwhile: nobody will lend it again.
+            self._lent -= 1
+            await raw.close()
+            return
+        await self._release(pool, raw, failed)
+
+    def _wire_of(self, raw: AsyncConnection[Row]) -> Wire:
+        return wire_of(
+            raw, self._kwargs["prepare_threshold"], self._settings.pg_statement_cache_capacity
+        )
+
+    def _exhausted(self) -> bool:
+        return self._lent >= self._settings.max_connections
+
+    def _pool_open(self) -> bool:
+        return self._pool is not None
 
     # -- connections ---------------------------------------------------------------------
 
@@ -193,9 +289,10 @@ class PostgresBackend:
         kwargs: dict[str, Any] = {"fallback_application_name": "oxyde"}
         kwargs.update((key, value) for key, value in parts.items() if value is not None)
         # Query-string options go to libpq as they are (it rejects unknown ones), except
-        # psycopg's own ``prepare_threshold``.
+        # psycopg's own ``prepare_threshold`` and oxyde's ``batching``.
         options = dict(url.options)
         threshold = _prepare_threshold(options.pop("prepare_threshold", None))
+        self._batching = _flag("batching", options.pop("batching", None), default=True)
         kwargs.update(options)
         if s.ssl_mode is not None:
             if s.ssl_mode not in _SSL_MODES:
@@ -236,6 +333,12 @@ class PostgresBackend:
         # after a dead connection only what is left of it.
         timeout: float | None = None
         deadline = 0.0
+        batcher = self._batcher
+        if batcher is not None and self._lent >= self._settings.max_connections:
+            # Every connection is out; one may be idle with the batcher.
+            reclaimed = batcher.reclaim()
+            if reclaimed is not None:
+                return reclaimed
         while True:
             try:
                 raw = await pool.getconn(timeout=timeout)
@@ -246,6 +349,7 @@ class PostgresBackend:
                     f"database {self._name!r} ({self._where}) is closed", code="08003"
                 ) from exc
             if not _has_pending_input(raw):
+                self._lent += 1
                 return raw
             # Something arrived while the connection sat idle: typically the server's
             # goodbye. A round trip tells a dead connection from a chatty one.
@@ -262,9 +366,11 @@ class PostgresBackend:
             except BaseException:
                 await pool.putconn(raw)
                 raise
+            self._lent += 1
             return raw
 
     async def _release(self, pool: _Pool, raw: AsyncConnection[Row], failed: bool) -> None:
+        self._lent -= 1
         if not failed and raw.pgconn.transaction_status == _IDLE:
             # The common path does not suspend, so it cannot be interrupted midway.
             # (A closed pool closes what comes back to it.)
@@ -315,9 +421,10 @@ class _Lease:
     async def __aenter__(self) -> PostgresConnection:
         backend = self._backend
         pool = backend.pool
-        self._raw = await backend._acquire(pool)
+        raw = self._raw = await backend._acquire(pool)
         self._pool = pool
-        return PostgresConnection(self._raw, backend._dialect)
+        wire = backend._wire_of(raw) if backend._batching else None
+        return PostgresConnection(raw, backend._dialect, wire)
 
     async def __aexit__(
         self,
@@ -343,6 +450,18 @@ def _prepare_threshold(option: str | None) -> int | None:
     if threshold < 0:
         raise ValueError(f"prepare_threshold must be a count >= 0 or 'none', got {option!r}")
     return threshold
+
+
+def _flag(name: str, option: str | None, *, default: bool) -> bool:
+    """An on/off URL option."""
+    if option is None:
+        return default
+    value = option.strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("0", "off", "false", "no", "none"):
+        return False
+    raise ValueError(f"{name} must be on or off, got {option!r}")
 
 
 def _has_pending_input(raw: AsyncConnection[Row]) -> bool:
