@@ -30,15 +30,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from typing import TYPE_CHECKING, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
 
-from oxyde.backends.sqlite.connection import ConnectOptions, SQLiteConnection
+from oxyde.backends.sqlite import onloop
+from oxyde.backends.sqlite.connection import ConnectOptions, SQLiteConnection, pause
 from oxyde.backends.sqlite.pool import ConnectionPool
 from oxyde.exceptions import OperationalError
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from oxyde.backends.base import Row
     from oxyde.db.settings import PoolSettings
     from oxyde.db.url import DatabaseURL
     from oxyde.sql.dialects.base import Dialect
@@ -91,7 +94,15 @@ def _url_pragmas(url: DatabaseURL) -> dict[str, str]:
 
 
 class SQLiteBackend:
-    """The ``Backend`` for ``sqlite://`` URLs."""
+    """The ``Backend`` for ``sqlite://`` URLs.
+
+    It also runs single statements itself (``runs_statements``): ``AsyncDatabase``
+    sends a call made outside a transaction straight here, which takes an idle
+    connection without the lease's async context manager around it. Most such calls
+    then complete on the event loop without awaiting anything (``onloop.py``).
+    """
+
+    runs_statements = True
 
     def __init__(self, url: DatabaseURL, settings: PoolSettings, *, name: str = "default") -> None:
         from oxyde.sql.dialects import get_dialect
@@ -177,6 +188,49 @@ class SQLiteBackend:
         await self._writer.close()
         if self._readers is not None:
             await self._readers.close()
+
+    # -- single statements (StatementBackend) -------------------------------------------
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        if onloop.pause_due():
+            await pause()
+        pool = self._writer if write or self._readers is None else self._readers
+        conn = pool.take_nowait()
+        if conn is None:
+            async with _Lease(self, pool) as conn:
+                return await conn.fetch(sql, params, write=write)
+        try:
+            rows = conn.fetch_now(sql, params)
+            if rows is None:
+                rows = await conn.fetch(sql, params, write=write)
+            return rows
+        finally:
+            if not pool.release_nowait(conn):
+                await pool.release(conn)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        pool = self._writer if write or self._readers is None else self._readers
+        async with _Lease(self, pool) as conn:
+            return await conn.fetch_described(sql, params, write=write)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        if onloop.pause_due():
+            await pause()
+        pool = self._writer
+        conn = pool.take_nowait()
+        if conn is None:
+            async with _Lease(self, pool) as conn:
+                return await conn.execute(sql, params)
+        try:
+            changed = conn.execute_now(sql, params)
+            if changed is None:
+                changed = await conn.execute(sql, params)
+            return changed
+        finally:
+            if not pool.release_nowait(conn):
+                await pool.release(conn)
 
     def connection(self, *, write: bool = True) -> _Lease:
         if write or self._readers is None:

@@ -54,7 +54,10 @@ class ConnectionPool:
         """An idle connection if one can be lent without awaiting, else None."""
         if self._closed or self._test or self._waiters:
             return None
-        conn = self._pop_idle()
+        if self._idle_timeout is None and self._max_lifetime is None:
+            conn = self._idle.pop() if self._idle else None
+        else:
+            conn = self._pop_idle()
         if conn is not None:
             self._in_use.add(conn)
         return conn
@@ -137,10 +140,12 @@ class ConnectionPool:
 
     def release_nowait(self, conn: SQLiteConnection) -> bool:
         """Return an idle connection; False when it needs ``release`` (a rollback)."""
-        if conn.in_transaction and not (conn.closed or conn.broken or self._closed):
+        # the connection's own mirrors, not its properties: this runs after every call
+        in_tx, closed = conn._in_tx, conn._closed
+        if in_tx and not (closed or conn.broken or self._closed):
             return False
         self._in_use.discard(conn)
-        unusable = conn.closed or conn.broken or self._closed or conn.in_transaction
+        unusable = closed or conn.broken or self._closed or in_tx
         if unusable or self._past_lifetime(conn):
             self._discard(conn)
         else:
@@ -177,6 +182,7 @@ class ConnectionPool:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
+        conn.last_used = time.monotonic()  # idle from now (idle_timeout)
         self._idle.append(conn)
 
     def _discard(self, conn: SQLiteConnection) -> None:

@@ -1,13 +1,17 @@
-"""The worker thread that owns one apsw connection and runs every call made on it.
+"""The worker thread of one apsw connection: it runs every call the loop does not run itself.
 
-The event loop never runs SQLite: it queues a ``Job`` and awaits a future that the
-worker resolves with ``loop.call_soon_threadsafe``. That hand-off measured cheaper than
+Calls that do not run on the loop (``onloop.py`` says which may) become a ``Job``: the
+loop queues it and awaits a future that the worker resolves with
+``loop.call_soon_threadsafe``. That hand-off measured cheaper than
 ``run_in_executor`` on a one-thread executor (no ``concurrent.futures.Future`` to
 chain), and apsw releases the GIL while SQLite runs, so the loop stays responsive.
 
 Jobs run one at a time in submission order, which is what keeps one operation at a
-time on a connection (G5). A job can be cancelled: the connection's progress and busy
-handlers read ``Worker.current.cancelled`` and abort the statement.
+time on a connection (G5). ``Worker.pending`` counts the jobs queued or running whose
+outcome the loop has not received yet: only while it is 0 may the loop thread touch the
+connection itself, so apsw never sees two threads at once. A job can be cancelled: the
+connection's progress and busy handlers read ``Worker.current.cancelled`` and abort the
+statement.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ __all__ = ["IDLE", "Job", "Worker"]
 class Job:
     """One call to run on the worker thread, and how to report its outcome."""
 
-    __slots__ = ("cancelled", "done", "fn", "future", "loop", "waiter")
+    __slots__ = ("cancelled", "done", "fn", "future", "loop", "waiter", "worker")
 
     def __init__(
         self, fn: Callable[[], Any], loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]
@@ -39,10 +43,15 @@ class Job:
         self.done = False
         #: created when the awaiting task is cancelled, to wait for the worker
         self.waiter: asyncio.Future[None] | None = None
+        #: set by ``Worker.submit``
+        self.worker: Worker | None = None
 
     def finish(self, result: Any, error: BaseException | None) -> None:
         """Runs on the loop thread."""
         self.done = True
+        worker = self.worker
+        if worker is not None:
+            worker.pending -= 1
         future = self.future
         if not future.done():
             if error is None:
@@ -73,6 +82,8 @@ class Worker:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         #: the job running now; the SQLite handlers read ``current.cancelled``
         self.current: Job | _Idle = IDLE
+        #: jobs submitted whose ``finish`` has not run on the loop yet (loop thread only)
+        self.pending = 0
         # Daemon: a database the application forgot to close must not keep the
         # interpreter from exiting.
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
@@ -83,6 +94,9 @@ class Worker:
         return self._thread.is_alive()
 
     def submit(self, job: Job) -> None:
+        """Queue ``job``; call on the loop thread."""
+        job.worker = self
+        self.pending += 1
         self._queue.put(job)
 
     def stop(self) -> None:
