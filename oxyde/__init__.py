@@ -30,6 +30,7 @@ from oxyde.exceptions import (
     NotNullViolationError,
     OperationalError,
     OxydeError,
+    RelationNotLoadedError,
     TransactionTimeoutError,
     UniqueViolationError,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "Query",
     "QueryManager",
     "RawSQL",
+    "RelationNotLoadedError",
     "Sum",
     "TransactionTimeoutError",
     "UniqueViolationError",

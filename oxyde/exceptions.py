@@ -16,6 +16,7 @@ __all__ = [
     "OperationalError",
     "OxydeError",
     "ProgrammingError",
+    "RelationNotLoadedError",
     "TransactionTimeoutError",
     "UniqueViolationError",
 ]
@@ -80,6 +81,32 @@ class NotNullViolationError(IntegrityError):
 
 class CheckViolationError(IntegrityError):
     pass
+
+
+class RelationNotLoadedError(OxydeError):
+    """A relation field was read on an instance whose query did not load it.
+
+    Reading a relation never runs a query: a forward foreign key is loaded by
+    ``join()``, a reverse or many-to-many relation by ``prefetch()``.
+    """
+
+    def __init__(self, model: str, relation: str, *, forward: bool) -> None:
+        loader = "join" if forward else "prefetch"
+        super().__init__(
+            f"{model}.{relation} is not loaded, and reading a relation never runs a query: "
+            f"load it with {model}.objects.{loader}({relation!r})"
+            + (" (or a prefetch() path that ends in it)" if forward else "")
+        )
+        self.model = model
+        self.relation = relation
+        self.forward = forward
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_relation_not_loaded, (self.model, self.relation, self.forward))
+
+
+def _relation_not_loaded(model: str, relation: str, forward: bool) -> RelationNotLoadedError:
+    return RelationNotLoadedError(model, relation, forward=forward)
 
 
 class OperationalError(OxydeError):

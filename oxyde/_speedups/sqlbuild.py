@@ -51,6 +51,31 @@ _FLAVORS = {"postgres": 1, "sqlite": 2, "mysql": 3}
 
 _PLACEHOLDERS = {"qmark": 0, "format": 1, "numeric": 2}
 
+# ``("extract", part, expr)``: the parts known, and their strftime format on SQLite.
+_EXTRACT_PARTS = frozenset({"year", "month", "day", "hour"})
+_STRFTIME = {"year": "'%Y'", "month": "'%m'", "day": "'%d'", "hour": "'%H'"}
+
+# ``json_cmp`` value types -> what each database's type function calls them.
+_JSON_JTYPES = frozenset({"str", "num", "bool", "null"})
+_JSON_TYPES_PG = {
+    "str": ("string",),
+    "num": ("number",),
+    "bool": ("boolean",),
+    "null": ("null",),
+}
+_JSON_TYPES_SQLITE = {
+    "str": ("text",),
+    "num": ("integer", "real"),
+    "bool": ("true", "false"),
+    "null": ("null",),
+}
+_JSON_TYPES_MYSQL = {
+    "str": ("STRING",),
+    "num": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
+    "bool": ("BOOLEAN",),
+    "null": ("NULL",),
+}
+
 
 def _is_compiled() -> bool:
     return bool(cython.compiled)
@@ -285,6 +310,30 @@ class _Builder:
         elif tag == "json_get":
             t = _node(t, 4, "json_get")
             self.json_get(t[1], t[2])
+        elif tag == "extract":
+            t = _node(t, 3, "extract")
+            self.extract(t[1], t[2])
+        elif tag == "subq":
+            t = _node(t, 2, "subq")
+            out.append("(")
+            self.select(t[1])
+            out.append(")")
+        elif tag == "cast_text":
+            t = _node(t, 2, "cast_text")
+            out.append("CAST(")
+            self.expr(t[1])
+            # MySQL's CAST knows CHAR, not TEXT
+            out.append(" AS CHAR)" if self.flavor == _FLAVOR_MYSQL else " AS TEXT)")
+        elif tag == "cast_float":
+            t = _node(t, 2, "cast_float")
+            out.append("CAST(")
+            self.expr(t[1])
+            if self.flavor == _FLAVOR_MYSQL:
+                out.append(" AS DOUBLE)")
+            elif self.flavor == _FLAVOR_SQLITE:
+                out.append(" AS REAL)")
+            else:
+                out.append(" AS DOUBLE PRECISION)")
         else:
             raise ValueError(f"unknown expression tag {tag!r}")
 
@@ -337,6 +386,149 @@ class _Builder:
             out.append("))")
         else:
             raise ValueError(f"dialect {self.name!r} has no JSON path syntax")
+
+    @cython.cfunc
+    def extract(self, part: object, target: object) -> None:
+        """One integer field of a date/time value (``hour``)."""
+        if part not in _EXTRACT_PARTS:
+            raise ValueError(
+                f"unknown extract field {part!r}; expected one of {_names(_EXTRACT_PARTS)}"
+            )
+        out: list = self.out
+        if self.flavor == _FLAVOR_SQLITE:
+            # datetimes are stored as ISO text; strftime reads it (and any offset)
+            out.append("CAST(strftime(" + self.text(_STRFTIME[part]) + ", ")
+            self.expr(target)
+            out.append(") AS INTEGER)")
+        elif self.flavor == _FLAVOR_POSTGRES or self.flavor == _FLAVOR_MYSQL:
+            # EXTRACT is NUMERIC on PostgreSQL 14+: made an integer, like the others
+            out.append("CAST(EXTRACT(" + str(part).upper() + " FROM ")
+            self.expr(target)
+            out.append(") AS " + ("SIGNED" if self.flavor == _FLAVOR_MYSQL else "INTEGER") + ")")
+        else:
+            raise ValueError(f"dialect {self.name!r} has no EXTRACT syntax")
+
+    @cython.cfunc
+    def json_path(self, path_idx: object) -> None:
+        """The bound key path of ``json_has``/``json_cmp``: a text array on PostgreSQL,
+        a ``$."k"`` path string elsewhere."""
+        if self.flavor == _FLAVOR_POSTGRES:
+            self.out.append("CAST(")
+            self.param(path_idx, "json_path", PATH_ARRAY)
+            self.out.append(" AS TEXT[])")
+        else:
+            self.param(path_idx, "json_path", PATH_TEXT)
+
+    @cython.cfunc
+    def json_typed(self, target: object, path_idx: object, unquote: cython.bint) -> None:
+        """The JSON value at the path (``unquote``: as text), or its type name."""
+        out: list = self.out
+        if self.flavor == _FLAVOR_POSTGRES:
+            out.append("(")
+            self.expr(target)
+            out.append(" #>> " if unquote else " #> ")
+            self.json_path(path_idx)
+            out.append(")")
+        elif self.flavor == _FLAVOR_SQLITE:
+            out.append("json_extract(" if unquote else "json_type(")
+            self.expr(target)
+            out.append(", ")
+            self.json_path(path_idx)
+            out.append(")")
+        elif self.flavor == _FLAVOR_MYSQL:
+            out.append("JSON_UNQUOTE(JSON_EXTRACT(" if unquote else "JSON_TYPE(JSON_EXTRACT(")
+            self.expr(target)
+            out.append(", ")
+            self.json_path(path_idx)
+            out.append("))")
+        else:
+            raise ValueError(f"dialect {self.name!r} has no JSON path syntax")
+
+    @cython.cfunc
+    def json_type_test(self, target: object, path_idx: object, jtype: str) -> None:
+        """``<type of the value at path> IN (<the names of jtype>)``."""
+        out: list = self.out
+        names: tuple
+        if self.flavor == _FLAVOR_POSTGRES:
+            out.append("jsonb_typeof")
+            self.json_typed(target, path_idx, False)
+            names = _JSON_TYPES_PG[jtype]
+        else:
+            self.json_typed(target, path_idx, False)
+            if self.flavor == _FLAVOR_SQLITE:
+                names = _JSON_TYPES_SQLITE[jtype]
+            else:
+                names = _JSON_TYPES_MYSQL[jtype]
+        if len(names) == 1:
+            out.append(" = '" + names[0] + "'")
+        else:
+            out.append(" IN (" + ", ".join(["'" + n + "'" for n in names]) + ")")
+
+    @cython.cfunc
+    def json_has(self, target: object, path_idx: object) -> None:
+        """The key path exists (a JSON null counts as present)."""
+        out: list = self.out
+        if self.flavor == _FLAVOR_MYSQL:
+            # JSON_EXTRACT gives SQL NULL only for a missing path, a JSON null otherwise
+            out.append("JSON_EXTRACT(")
+            self.expr(target)
+            out.append(", ")
+            self.json_path(path_idx)
+            out.append(")")
+        else:
+            self.json_typed(target, path_idx, False)
+        out.append(" IS NOT NULL")
+
+    @cython.cfunc
+    def json_cmp(
+        self, op: object, target: object, path_idx: object, jtype: object, rhs: object
+    ) -> None:
+        """A comparison with the JSON value at a key path that only matches values of the
+        JSON type ``jtype`` ("str", "num", "bool"; "null" tests for a JSON null): a JSON
+        number never equals a string, and a string is never cast to a number."""
+        if op not in CMP_OPS:
+            raise ValueError(
+                f"unknown comparison operator {op!r}; expected one of {_names(CMP_OPS)}"
+            )
+        if jtype not in _JSON_TYPES_PG:
+            raise ValueError(
+                f"unknown JSON value type {jtype!r}; expected one of {_names(_JSON_JTYPES)}"
+            )
+        out: list = self.out
+        if jtype == "null":
+            self.json_type_test(target, path_idx, "null")
+            return
+        out.append("(")
+        if jtype == "num" and self.flavor == _FLAVOR_POSTGRES:
+            # CASE keeps the cast away from values of other types (and tests the type)
+            out.append("CAST(CASE WHEN jsonb_typeof")
+            self.json_typed(target, path_idx, False)
+            out.append(" = 'number' THEN ")
+            self.json_typed(target, path_idx, True)
+            out.append(" END AS NUMERIC) " + op + " ")
+            self.expr(rhs)
+            out.append(")")
+            return
+        self.json_type_test(target, path_idx, jtype)
+        out.append(" AND ")
+        if jtype == "num" and self.flavor == _FLAVOR_MYSQL:
+            out.append("CAST(")
+            self.json_typed(target, path_idx, True)
+            out.append(" AS DOUBLE)")
+        elif jtype == "bool" and self.flavor == _FLAVOR_SQLITE:
+            # json_extract reads true/false as 1/0; json_type names them
+            self.json_typed(target, path_idx, False)
+        else:
+            self.json_typed(target, path_idx, True)
+        out.append(" " + op + " ")
+        if jtype == "str" and self.flavor == _FLAVOR_MYSQL:
+            # JSON strings compare exactly, not under the column's collation
+            out.append("CAST(")
+            self.expr(rhs)
+            out.append(" AS BINARY)")
+        else:
+            self.expr(rhs)
+        out.append(")")
 
     # -- conditions ------------------------------------------------------------------------
 
@@ -428,6 +620,12 @@ class _Builder:
         elif tag == "regex":
             t = _node(t, 4, "regex")
             self.regex(t[1], t[2], bool(t[3]))
+        elif tag == "json_has":
+            t = _node(t, 3, "json_has")
+            self.json_has(t[1], t[2])
+        elif tag == "json_cmp":
+            t = _node(t, 6, "json_cmp")
+            self.json_cmp(t[1], t[2], t[3], t[4], t[5])
         else:
             raise ValueError(f"unknown condition tag {tag!r}")
 
@@ -560,7 +758,11 @@ class _Builder:
         elif t[0] == "subquery":
             t = _node(t, 3, "subquery")
             out.append("(")
-            self.select(t[1])
+            inner = t[1]
+            if type(inner) is tuple and len(inner) and inner[0] == "union":
+                self.union(inner)
+            else:
+                self.select(inner)
             out.append(")")
             if t[2] is not None:
                 out.append(" AS " + self.ident(t[2]))
@@ -693,7 +895,9 @@ class _Builder:
         # with nothing to update, an upsert is an insert that ignores the conflict
         if ctag == "update" and len(_seq(conflict[2], "update columns")) == 0:
             ctag = "ignore"
-        mysql_ignore: cython.bint = self.dup_key and ctag == "ignore"
+        # INSERT IGNORE would also turn NOT NULL, foreign key and truncation errors into
+        # warnings: only a column-less insert (nothing to assign) falls back to it
+        mysql_ignore: cython.bint = self.dup_key and ctag == "ignore" and ncols == 0
         out.append("INSERT IGNORE INTO " if mysql_ignore else "INSERT INTO ")
         out.append(self.table(t[1], t[2]))
         r: cython.Py_ssize_t
@@ -728,9 +932,14 @@ class _Builder:
             target: tuple = _seq(ctuple[1], "conflict target")
             if self.dup_key:
                 sets: list = []
-                for col in _seq(ctuple[2], "update columns"):
-                    q = self.ident(col)
-                    sets.append(q + " = VALUES(" + q + ")")
+                if ctag == "ignore":
+                    # a no-op assignment: only a duplicate key is ignored
+                    q = self.ident(target[0] if len(target) else columns[0])
+                    sets.append(q + " = " + q)
+                else:
+                    for col in _seq(ctuple[2], "update columns"):
+                        q = self.ident(col)
+                        sets.append(q + " = VALUES(" + q + ")")
                 out.append(" ON DUPLICATE KEY UPDATE " + ", ".join(sets))
             else:
                 out.append(" ON CONFLICT")

@@ -14,7 +14,7 @@ from oxyde.db.registry import (
 )
 from oxyde.db.schema import create_tables, drop_tables
 from oxyde.db.settings import PoolSettings
-from oxyde.db.transaction import atomic, get_active_transaction
+from oxyde.db.transaction import atomic, get_active_transaction, on_commit
 from oxyde.exceptions import TransactionTimeoutError
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "get_connection",
     "init",
     "lifespan",
+    "on_commit",
     "register_connection",
     "transaction",
     "unregister_connection",

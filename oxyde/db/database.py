@@ -13,10 +13,10 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Self
+from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from oxyde.backends import backend_class
-from oxyde.backends.base import Backend, Connection, Row
+from oxyde.backends.base import Backend, Connection, Row, StatementBackend
 from oxyde.db import querylog
 from oxyde.db.settings import PoolSettings
 from oxyde.db.transaction import Atomic, Transaction, _shielded, current_transaction_of
@@ -162,6 +162,8 @@ class AsyncDatabase:
 
     @staticmethod
     async def _fetch(backend: Backend, sql: str, params: Sequence[Any], write: bool) -> list[Row]:
+        if getattr(backend, "runs_statements", False):
+            return await cast(StatementBackend, backend).fetch(sql, params, write=write)
         async with backend.connection(write=write) as conn:
             return await conn.fetch(sql, params, write=write)
 
@@ -182,6 +184,8 @@ class AsyncDatabase:
     async def _fetch_described(
         backend: Backend, sql: str, params: Sequence[Any], write: bool
     ) -> tuple[list[str], list[Row]]:
+        if getattr(backend, "runs_statements", False):
+            return await cast(StatementBackend, backend).fetch_described(sql, params, write=write)
         async with backend.connection(write=write) as conn:
             return await conn.fetch_described(sql, params, write=write)
 
@@ -199,6 +203,8 @@ class AsyncDatabase:
 
     @staticmethod
     async def _execute(backend: Backend, sql: str, params: Sequence[Any]) -> int:
+        if getattr(backend, "runs_statements", False):
+            return await cast(StatementBackend, backend).execute(sql, params)
         async with backend.connection(write=True) as conn:
             return await conn.execute(sql, params)
 
@@ -221,6 +227,53 @@ class AsyncDatabase:
     def atomic_block(self) -> Atomic:
         """A transaction on this database, or a savepoint in the calling task's open one."""
         return Atomic(self.name, _database=self)
+
+    @property
+    def can_copy(self) -> bool:
+        """Whether ``copy_insert`` works here (the backend's connections offer COPY)."""
+        return bool(getattr(self._backend, "supports_copy", False))
+
+    async def copy_insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        returning_pk: str | None = None,
+    ) -> list[Any]:
+        """Bulk-load ``rows`` with the backend's COPY on one connection, all-or-nothing;
+        the keys drawn for ``returning_pk``, in row order (see the backend's
+        ``copy_insert``). Joins the calling task's transaction when it has one."""
+        tx = current_transaction_of(self)
+        if tx is not None:
+            return await tx.copy_insert(
+                table, columns, rows, schema=schema, returning_pk=returning_pk
+            )
+        backend = self._backend or self._not_connected()
+        aw = self._copy_insert(backend, table, columns, rows, schema, returning_pk)
+        threshold = self.settings.slow_query_threshold
+        if querylog.wanted(threshold):
+            return await querylog.timed(self.name, "copy", f"COPY {table}", None, aw, threshold)
+        return await aw
+
+    @staticmethod
+    async def _copy_insert(
+        backend: Backend,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        schema: str | None,
+        returning_pk: str | None,
+    ) -> list[Any]:
+        async with backend.connection(write=True) as conn:
+            copy = getattr(conn, "copy_insert", None)
+            if copy is None:
+                raise OperationalError("this database's backend has no COPY")
+            result: list[Any] = await copy(
+                table, columns, rows, schema=schema, returning_pk=returning_pk
+            )
+            return result
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int

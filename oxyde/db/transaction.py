@@ -41,7 +41,14 @@ if TYPE_CHECKING:
     from oxyde.db.database import AsyncDatabase
     from oxyde.sql.dialects.base import Dialect
 
-__all__ = ["Atomic", "Transaction", "TransactionTimeoutError", "atomic", "get_active_transaction"]
+__all__ = [
+    "Atomic",
+    "Transaction",
+    "TransactionTimeoutError",
+    "atomic",
+    "get_active_transaction",
+    "on_commit",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,6 +121,14 @@ async def _shielded(aw: Awaitable[T]) -> T:
     return task.result()
 
 
+class _OpenStream:
+    __slots__ = ("closed", "closing")
+
+    def __init__(self) -> None:
+        self.closing = False
+        self.closed = asyncio.Event()
+
+
 class Transaction:
     """One open transaction: the connection it pinned and the state its blocks share.
 
@@ -143,6 +158,10 @@ class Transaction:
         self.last_used = time.monotonic()
         self._busy = 0
         self._ending: asyncio.Task[None] | None = None
+        #: streams open on the connection (see ``_settle_streams``)
+        self._streams: set[_OpenStream] = set()
+        #: on_commit callbacks, each with the savepoint depth it was registered at
+        self._on_commit: list[tuple[int, Callable[[], Any]]] = []
 
     def __repr__(self) -> str:
         return f"<Transaction on {self.database.name!r} {self.state} depth={self.depth}>"
@@ -193,9 +212,13 @@ class Transaction:
         what: str,
         sql: str,
         params: Sequence[Any] | None,
+        *,
+        settle: bool = True,
     ) -> T:
         """Run one operation on the pinned connection, within the deadline."""
         self.check()
+        if settle and self._streams:
+            await self._settle_streams()
         self._busy += 1
         try:
             aw = make()
@@ -243,22 +266,103 @@ class Transaction:
         """A savepoint block in this transaction (whichever task asks)."""
         return Atomic(_transaction=self)
 
+    @property
+    def can_copy(self) -> bool:
+        return callable(getattr(self.connection, "copy_insert", None))
+
+    async def copy_insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        returning_pk: str | None = None,
+    ) -> list[Any]:
+        """COPY on the pinned connection (``AsyncDatabase.copy_insert``)."""
+        copy = getattr(self.connection, "copy_insert", None)
+        if copy is None:
+            raise OperationalError("this database's backend has no COPY")
+        result: list[Any] = await self._call(
+            lambda: copy(table, columns, rows, schema=schema, returning_pk=returning_pk),
+            "copy",
+            f"COPY {table}",
+            None,
+        )
+        return result
+
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
     ) -> AsyncIterator[list[Row]]:
         self.check()
         chunks = self.connection.stream(sql, params, chunk_size=chunk_size)
+        state = _OpenStream()
+        self._streams.add(state)
         try:
             while True:
                 try:
-                    chunk = await self._call(chunks.__anext__, "stream", sql, params)
+                    chunk = await self._call(chunks.__anext__, "stream", sql, params, settle=False)
                 except StopAsyncIteration:
                     return
                 yield chunk
         finally:
-            closer = getattr(chunks, "aclose", None)
-            if closer is not None:
-                await _shielded(closer())
+            state.closing = True
+            try:
+                closer = getattr(chunks, "aclose", None)
+                if closer is not None:
+                    await _shielded(closer())
+            finally:
+                self._streams.discard(state)
+                state.closed.set()
+
+    async def _settle_streams(self) -> None:
+        """Let a stream the caller has left finish closing before the next statement.
+
+        ``break`` out of ``async for`` does not close the iterator: the event loop
+        does, a moment later, when the generator is collected. Until then the stream
+        still holds the connection (MySQL can run nothing else while an unbuffered
+        result is open). So give that close a few loop turns to start, and wait for
+        the ones that have started; a stream still being consumed is left alone.
+        """
+        for _ in range(3):
+            if all(state.closing for state in self._streams):
+                break
+            await asyncio.sleep(0)
+        for state in list(self._streams):
+            if state.closing:
+                await state.closed.wait()
+
+    # -- on_commit ---------------------------------------------------------------
+
+    def on_commit(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` (sync, or async: awaited) after the outermost COMMIT."""
+        if not callable(callback):
+            raise TypeError(f"on_commit() takes a callable, got {callback!r}")
+        self.check()
+        self._on_commit.append((self.depth, callback))
+
+    def _savepoint_ended(self, depth: int, *, rolled_back: bool) -> None:
+        """A savepoint's callbacks go with it, or move to the block around it."""
+        if rolled_back:
+            self._on_commit = [(d, cb) for d, cb in self._on_commit if d < depth]
+        else:
+            self._on_commit = [(min(d, depth - 1), cb) for d, cb in self._on_commit]
+
+    async def _run_on_commit(self) -> None:
+        """Run the callbacks in order; every one runs, the first failure is raised."""
+        callbacks, self._on_commit = self._on_commit, []
+        failure: BaseException | None = None
+        for _, callback in callbacks:
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception as exc:
+                _log.warning("an on_commit callback failed", exc_info=True)
+                if failure is None:
+                    failure = exc
+        if failure is not None:
+            raise failure
 
     # -- ending ------------------------------------------------------------------
 
@@ -352,6 +456,10 @@ class Atomic:
         """Roll back this block when it exits, without raising."""
         self._rollback = rollback
 
+    def on_commit(self, callback: Callable[[], Any]) -> None:
+        """``on_commit`` for this block's transaction (see the module function)."""
+        self.transaction.on_commit(callback)
+
     async def __aenter__(self) -> Self:
         if self._entered:
             raise OxydeError("an atomic block cannot be entered twice; call atomic() again")
@@ -421,6 +529,7 @@ class Atomic:
                 return  # the whole transaction is gone; the outermost block reports it
             timed_out = exc is None and tx.past_deadline()
             if exc is not None or self._rollback or timed_out:
+                tx._savepoint_ended(tx.depth, rolled_back=True)
                 await _shielded(self._rollback_savepoint(tx.connection, name))
                 if timed_out:
                     raise tx._timeout_error()
@@ -429,6 +538,7 @@ class Atomic:
                 await tx._call(
                     lambda: conn.release_savepoint(name), "release", f"RELEASE {name}", None
                 )
+                tx._savepoint_ended(tx.depth, rolled_back=False)
         finally:
             tx.depth -= 1
             if self.timeout is not None:
@@ -442,6 +552,7 @@ class Atomic:
 
     async def _exit_outermost(self, tx: Transaction, exc: BaseException | None) -> None:
         failure: BaseException | None = None
+        committed = False
         try:
             if tx.state == _OPEN:
                 tx.state = _ENDING
@@ -459,6 +570,7 @@ class Atomic:
                         failure = tx._timeout_error()
                 else:
                     await tx.connection.commit()
+                    committed = True
             else:
                 ending = tx._ending
                 if ending is not None:
@@ -474,8 +586,14 @@ class Atomic:
                 await _shielded(tx.release())
             finally:
                 self._reset_context(tx)
+                if not committed:
+                    tx._on_commit.clear()
         if failure is not None:
             raise failure
+        if committed and tx._on_commit:
+            # after the connection is back and the context reset: a callback's queries
+            # run on their own, not in the finished transaction
+            await tx._run_on_commit()
 
     def _reset_context(self, tx: Transaction) -> None:
         token, self._token = self._token, None
@@ -514,10 +632,60 @@ class Atomic:
     def atomic_block(self) -> Atomic:
         return self.transaction.atomic_block()
 
+    @property
+    def can_copy(self) -> bool:
+        return self.transaction.can_copy
+
+    async def copy_insert(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        *,
+        schema: str | None = None,
+        returning_pk: str | None = None,
+    ) -> list[Any]:
+        return await self.transaction.copy_insert(
+            table, columns, rows, schema=schema, returning_pk=returning_pk
+        )
+
     def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
     ) -> AsyncIterator[list[Row]]:
         return self.transaction.stream(sql, params, chunk_size=chunk_size)
+
+
+_detached: set[asyncio.Task[Any]] = set()
+
+
+def on_commit(callback: Callable[[], Any], using: str = "default") -> None:
+    """Run ``callback`` once the current task's transaction on ``using`` commits.
+
+    Inside ``atomic()``: after the outermost block commits (not at a savepoint), in
+    registration order; a rollback discards it, and so does rolling back the savepoint
+    it was registered in. A coroutine function (or any callable returning an
+    awaitable) is awaited at the end of the ``async with`` block; every callback runs,
+    and the first one that raises has its exception raised from there (the data is
+    committed by then). Outside a transaction the callback runs now (an async one as
+    a task of its own).
+    """
+    tx = get_active_transaction(using)
+    if tx is not None:
+        tx.on_commit(callback)
+        return
+    if not callable(callback):
+        raise TypeError(f"on_commit() takes a callable, got {callback!r}")
+    result = callback()
+    if inspect.isawaitable(result):
+        task = asyncio.ensure_future(result)
+        _detached.add(task)
+        task.add_done_callback(_detached_done)
+
+
+def _detached_done(task: asyncio.Task[Any]) -> None:
+    _detached.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _log.warning("an on_commit callback failed", exc_info=task.exception())
 
 
 @overload

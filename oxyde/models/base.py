@@ -20,6 +20,7 @@ from pydantic._internal._model_construction import build_lenient_weakvaluedict
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from oxyde.exceptions import RelationNotLoadedError
 from oxyde.models import registry
 from oxyde.models.field import DbFieldOptions, check_db_options, db_options_of
 from oxyde.models.meta_builder import (
@@ -346,6 +347,18 @@ class Model(pydantic.BaseModel, metaclass=OxydeModelMetaclass):
     if TYPE_CHECKING:
         objects: ClassVar[QueryManager[Self]]
         _db_meta: ClassVar[ModelMeta]
+    else:
+
+        def __getattr__(self, item: str) -> Any:
+            # Rows loaded from the database hold no relation field until join() or
+            # prefetch() fills it; plain attribute lookup then lands here. Saying so
+            # beats a None or [] that looks like "no related row".
+            state = type(self).__dict__.get("__oxyde_state__")
+            if state is not None and (item in state.forward or item in state.virtual):
+                raise RelationNotLoadedError(
+                    type(self).__name__, item, forward=item in state.forward
+                )
+            return super().__getattr__(item)
 
     @classmethod
     def get_table_name(cls) -> str:

@@ -8,11 +8,13 @@ dict lookup), bind the values and call the executor.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from oxyde import _impl
 from oxyde.backends.base import Executor, Row
+from oxyde.db.registry import lookup
+from oxyde.db.transaction import get_active_transaction
 from oxyde.exceptions import ManagerError
 from oxyde.sql.compiler import compile_statement
 from oxyde.sql.dialects.base import Dialect
@@ -30,13 +32,9 @@ def resolve_executor(using: str | None, client: Any) -> Executor:
             )
         return client
     alias = "default" if using is None else using
-    from oxyde.db.transaction import get_active_transaction
-
     tx = get_active_transaction(alias)
     if tx is not None:
         return tx
-    from oxyde.db.registry import lookup
-
     return lookup(alias)
 
 
@@ -45,11 +43,17 @@ def prepare(ir: Node, values: Sequence[Any], dialect: Dialect) -> tuple[str, lis
     return compiled.sql, _impl.sqlbuild.bind(compiled.plan, values, dialect.adapters)
 
 
-async def fetch(ex: Executor, ir: Node, values: Sequence[Any], *, write: bool = False) -> list[Row]:
-    sql, params = prepare(ir, values, ex.dialect)
-    return await ex.fetch(sql, params, write=write)
+# Plain functions returning the executor's coroutine, not coroutines themselves: one
+# coroutine frame less on every statement (``await fetch(...)`` reads the same).
 
 
-async def execute(ex: Executor, ir: Node, values: Sequence[Any]) -> int:
+def fetch(
+    ex: Executor, ir: Node, values: Sequence[Any], *, write: bool = False
+) -> Coroutine[Any, Any, list[Row]]:
     sql, params = prepare(ir, values, ex.dialect)
-    return await ex.execute(sql, params)
+    return ex.fetch(sql, params, write=write)
+
+
+def execute(ex: Executor, ir: Node, values: Sequence[Any]) -> Coroutine[Any, Any, int]:
+    sql, params = prepare(ir, values, ex.dialect)
+    return ex.execute(sql, params)

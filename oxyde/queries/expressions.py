@@ -19,6 +19,7 @@ __all__ = [
     "F",
     "Max",
     "Min",
+    "OrderBy",
     "Q",
     "RawSQL",
     "Sum",
@@ -62,6 +63,29 @@ class Expression:
 
     def __neg__(self) -> Negated:
         return Negated(self)
+
+    def asc(self) -> OrderBy:
+        """This expression as an ascending ``order_by()`` item."""
+        return OrderBy(self, descending=False)
+
+    def desc(self) -> OrderBy:
+        """This expression as a descending ``order_by()`` item."""
+        return OrderBy(self, descending=True)
+
+
+class OrderBy:
+    """An ``order_by()`` item made from an expression: ``F("views").desc()``."""
+
+    __slots__ = ("descending", "expression")
+
+    def __init__(self, expression: Expression, *, descending: bool = False) -> None:
+        if not isinstance(expression, Expression):
+            raise TypeError(f"OrderBy() takes an expression, got {expression!r}")
+        self.expression = expression
+        self.descending = bool(descending)
+
+    def __repr__(self) -> str:
+        return f"{self.expression!r}.{'desc' if self.descending else 'asc'}()"
 
 
 class F(Expression):

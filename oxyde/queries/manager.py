@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar
 
-from oxyde.queries.expressions import Aggregate, Q
+from oxyde.queries import pointget as _pointget
+from oxyde.queries.expressions import Expression, OrderBy, Q
 from oxyde.queries.query import Mode, Query
 
 M = TypeVar("M")
@@ -33,7 +34,7 @@ class QueryManager(Generic[M]):
     def exclude(self, *args: Q, **lookups: Any) -> Query[M]:
         return Query(self.model).exclude(*args, **lookups)
 
-    def order_by(self, *fields: str) -> Query[M]:
+    def order_by(self, *fields: str | Expression | OrderBy) -> Query[M]:
         return Query(self.model).order_by(*fields)
 
     def limit(self, n: int) -> Query[M]:
@@ -72,8 +73,26 @@ class QueryManager(Generic[M]):
     def join(self, *paths: str) -> Query[M]:
         return Query(self.model).join(*paths)
 
+    def prefetch(self, *paths: str) -> Query[M]:
+        return Query(self.model).prefetch(*paths)
+
     def none(self) -> Query[M]:
         return Query(self.model).none()
+
+    def annotate(self, **exprs: Any) -> Query[M]:
+        return Query(self.model).annotate(**exprs)
+
+    def group_by(self, *fields: str) -> Query[M]:
+        return Query(self.model).group_by(*fields)
+
+    def having(self, *args: Q, **lookups: Any) -> Query[M]:
+        return Query(self.model).having(*args, **lookups)
+
+    def union(self, other: Query[Any]) -> Query[M]:
+        return Query(self.model).union(other)
+
+    def union_all(self, other: Query[Any]) -> Query[M]:
+        return Query(self.model).union_all(other)
 
     # terminals
     async def all(
@@ -82,7 +101,8 @@ class QueryManager(Generic[M]):
         return await Query(self.model).all(mode=mode, using=using, client=client)
 
     async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> M:
-        result: M = await Query(self.model).get(using=using, client=client, **lookups)
+        # Query.get, with the statement kept per lookup keys (oxyde/queries/pointget.py)
+        result: M = await _pointget.get(self.model, using, client, lookups)
         return result
 
     async def get_or_none(
@@ -120,9 +140,22 @@ class QueryManager(Generic[M]):
         return await Query(self.model).min(field, using=using, client=client)
 
     async def aggregate(
-        self, *, using: str | None = None, client: Any = None, **exprs: Aggregate
+        self, *, using: str | None = None, client: Any = None, **exprs: Expression
     ) -> dict[str, Any]:
         return await Query(self.model).aggregate(using=using, client=client, **exprs)
+
+    async def in_bulk(
+        self,
+        ids: Iterable[Any],
+        *,
+        field: str = "pk",
+        using: str | None = None,
+        client: Any = None,
+    ) -> dict[Any, M]:
+        result: dict[Any, M] = await Query(self.model).in_bulk(
+            ids, field=field, using=using, client=client
+        )
+        return result
 
     async def create(
         self, *, instance: Any = None, using: str | None = None, client: Any = None, **data: Any
@@ -137,12 +170,31 @@ class QueryManager(Generic[M]):
         objects: Iterable[M | dict[str, Any]],
         *,
         batch_size: int | None = None,
+        on_conflict: Sequence[str] | str | None = None,
+        update_fields: Sequence[str] | None = None,
+        ignore_conflicts: bool = False,
         using: str | None = None,
         client: Any = None,
     ) -> list[M]:
         return await Query(self.model).bulk_create(
-            objects, batch_size=batch_size, using=using, client=client
-        )
+            objects, batch_size=batch_size, on_conflict=on_conflict, update_fields=update_fields,
+            ignore_conflicts=ignore_conflicts, using=using, client=client,
+        )  # fmt: skip
+
+    async def upsert(
+        self,
+        objects: Any,
+        *,
+        conflict: Sequence[str] | str | None = None,
+        update: Sequence[str] | None = None,
+        batch_size: int | None = None,
+        using: str | None = None,
+        client: Any = None,
+    ) -> Any:
+        return await Query(self.model).upsert(
+            objects, conflict=conflict, update=update, batch_size=batch_size, using=using,
+            client=client,
+        )  # fmt: skip
 
     async def bulk_update(
         self,

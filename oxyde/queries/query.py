@@ -10,9 +10,10 @@ runs it.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
-from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from oxyde import _impl
 from oxyde.exceptions import (
@@ -23,16 +24,19 @@ from oxyde.exceptions import (
     NotFoundError,
 )
 from oxyde.models.metadata import Column, ModelMeta
+from oxyde.queries import annotations as _annotated
 from oxyde.queries import executor as _ex
+from oxyde.queries import lookupmemo as _lookup_memo
+from oxyde.queries import prefetch as _prefetching
 from oxyde.queries import writes
-from oxyde.queries.expressions import Aggregate, F, Q
+from oxyde.queries.expressions import Expression, F, OrderBy, Q
+from oxyde.queries.relations import forget_relations
 from oxyde.queries.resolve import (
     Join,
     Scope,
-    expr_kind,
     field_expr,
     filter_condition,
-    resolve_expr,
+    null_guarded,
 )
 from oxyde.queries.rowplan import column_converter, kind_converter, load_models
 from oxyde.sql.dialects.base import Dialect
@@ -49,6 +53,10 @@ _RANDOM: Node = ("random",)
 
 
 def _meta_of(model: Any) -> ModelMeta:
+    # the common case without the registry's checks (a finalized table model)
+    meta = model.__dict__.get("_db_meta") if isinstance(model, type) else None
+    if meta is not None:
+        return meta  # type: ignore[no-any-return]
     from oxyde.models.registry import get_meta
 
     return get_meta(model)
@@ -58,6 +66,7 @@ class Query(Generic[M]):
     """A lazy, immutable query over one table model."""
 
     __slots__ = (
+        "_agg",
         "_distinct",
         "_empty",
         "_fields",
@@ -69,6 +78,7 @@ class Query(Generic[M]):
         "_mode",
         "_offset",
         "_order",
+        "_prefetch",
         "_related",
         "_values",
         "_where",
@@ -95,16 +105,21 @@ class Query(Generic[M]):
         self._empty = False
         #: join(): the FK paths whose related models are loaded with the rows
         self._related: tuple[Join, ...] = ()
+        #: prefetch(): relation paths loaded by extra queries (oxyde/queries/prefetch.py)
+        self._prefetch: tuple[str, ...] = ()
+        #: annotate()/group_by()/having(): oxyde/queries/annotations.py
+        self._agg: _annotated.Grouping | None = None
 
     # -- cloning ----------------------------------------------------------------------
 
     def _clone(self) -> Query[M]:
         q: Query[M] = object.__new__(type(self))
-        for slot in Query.__slots__:
-            object.__setattr__(q, slot, getattr(self, slot))
+        _copy_slots(self, q)
         return q
 
     def _scope(self) -> Scope:
+        if self._agg is not None:
+            return Scope(self._meta, self._values, self._joins, _annotated.scope_annotations(self))
         return Scope(self._meta, self._values, self._joins)
 
     def _with(self, scope: Scope) -> Query[M]:
@@ -117,11 +132,21 @@ class Query(Generic[M]):
 
     def filter(self, *args: Q, **lookups: Any) -> Query[M]:
         """Rows matching every lookup (``age__gte=18``) and ``Q`` tree."""
+        if lookups and not args and self._agg is None and not self._joins:
+            # plain comparisons are resolved once per keys and value types
+            return _lookup_memo.filtered(self, lookups, lambda: self._filter(args, lookups))
+        return self._filter(args, lookups)
+
+    def _filter(self, args: tuple[Q, ...], lookups: dict[str, Any]) -> Query[M]:
         scope = self._scope()
         cond = filter_condition(scope, args, lookups)
         q = self._with(scope)
         if cond is not None:
-            q._where = (*self._where, cond)
+            if self._agg is not None:
+                # a condition on an aggregate annotation goes to HAVING
+                _annotated.add_condition(q, cond)
+            else:
+                q._where = (*self._where, cond)
         return q
 
     def exclude(self, *args: Q, **lookups: Any) -> Query[M]:
@@ -130,11 +155,17 @@ class Query(Generic[M]):
         cond = filter_condition(scope, args, lookups)
         q = self._with(scope)
         if cond is not None:
-            q._where = (*self._where, ("not", cond))
+            negated = ("not", null_guarded(cond, scope))
+            if self._agg is not None:
+                _annotated.add_condition(q, negated)
+            else:
+                q._where = (*self._where, negated)
         return q
 
-    def order_by(self, *fields: str) -> Query[M]:
-        """Order by fields (``"-f"`` descending, ``"?"`` random); replaces earlier ordering."""
+    def order_by(self, *fields: str | Expression | OrderBy) -> Query[M]:
+        """Order by fields (``"-f"`` descending, ``"?"`` random), annotation aliases or
+        expressions (``F("a") + F("b")``, ``F("views").desc()``); replaces earlier
+        ordering."""
         scope = self._scope()
         order = tuple(_order_item(scope, f) for f in fields)
         q = self._with(scope)
@@ -156,10 +187,12 @@ class Query(Generic[M]):
         return q
 
     def __getitem__(self, key: slice | int) -> Query[M]:
+        """``qs[a:b]`` -> OFFSET/LIMIT; ``qs[i]`` -> the one-row query at ``i``. Slicing a
+        sliced query slices within the first slice, as in Django."""
         if isinstance(key, int) and not isinstance(key, bool):
             if key < 0:
                 raise ValueError("negative indexing is not supported")
-            return self.offset(key).limit(1)
+            key = slice(key, key + 1)
         if not isinstance(key, slice):
             raise TypeError(f"queries are sliced with ints, got {type(key).__name__}")
         if key.step not in (None, 1):
@@ -167,10 +200,13 @@ class Query(Generic[M]):
         start = key.start or 0
         if start < 0 or (key.stop is not None and key.stop < 0):
             raise ValueError("negative slicing is not supported")
-        q = self.offset(start) if start else self
-        if key.stop is not None:
-            q = q.limit(max(0, key.stop - start))
-        return q
+        base = self._values[self._offset[2]] if self._offset is not None else 0
+        count: int | None = None if key.stop is None else max(0, key.stop - start)
+        if self._limit is not None:
+            available = max(0, self._values[self._limit[2]] - start)
+            count = available if count is None else min(count, available)
+        q = self.offset(base + start) if (start or self._offset is not None) else self
+        return q.limit(count) if count is not None else q
 
     def distinct(self, distinct: bool = True) -> Query[M]:
         q = self._clone()
@@ -200,12 +236,12 @@ class Query(Generic[M]):
         scope = self._scope()
         dialect_free: list[tuple[str, Node, Any]] = []
         if not fields:
-            fields = tuple(self._meta.columns)
+            fields = _annotated.default_fields(self)
         for name in fields:
             if not isinstance(name, str):
                 raise TypeError(f"field names must be strings, got {name!r}")
             node, column = field_expr(scope, name)
-            if mode == "models" and "__" in name:
+            if mode == "models" and ("__" in name or name in scope.annotations):
                 raise FieldError(f"select() takes fields of {self._meta.model.__name__} only")
             dialect_free.append((name, node, column))
         q = self._with(scope)
@@ -228,6 +264,10 @@ class Query(Generic[M]):
     def select_for_update(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[str] = ()
     ) -> Query[M]:
+        """``for_update()``: lock the rows until the transaction ends; ``nowait`` fails at
+        once on a locked row, ``skip_locked`` leaves locked rows out, ``of`` names the
+        tables to lock ("self" or joined relations; MySQL/MariaDB lock every joined table).
+        A no-op on SQLite, whose writer locks the whole database."""
         return self._locked("update", nowait, skip_locked, of)
 
     def _locked(self, mode: str, nowait: bool, skip_locked: bool, of: Sequence[str]) -> Query[M]:
@@ -264,15 +304,55 @@ class Query(Generic[M]):
         q._related = tuple(related)
         return q
 
+    def prefetch(self, *paths: str) -> Query[M]:
+        """Load reverse-FK and many-to-many relations (``"posts"``, nested
+        ``"posts__tags"``, through forward FKs ``"author__posts"``) with one extra query
+        per relation and level, onto the instances this query returns."""
+        checked = _prefetching.check_paths(self._meta, paths)
+        q = self._clone()
+        q._prefetch = tuple(dict.fromkeys((*self._prefetch, *checked)))
+        return q
+
     def none(self) -> Query[M]:
         """A query that matches nothing and never touches the database."""
         q = self._clone()
         q._empty = True
         return q
 
+    def annotate(self, **exprs: Any) -> Query[M]:
+        """Add computed values under aliases: ``F`` arithmetic, ``Count/Sum/Avg/Max/Min``
+        (over fields or relations: ``Count("posts")``), ``Concat``, ``Coalesce``,
+        ``RawSQL``. They become attributes of the instances (or keys of ``values()``
+        rows) and can be used in ``filter``, ``order_by``, ``having`` and ``F``."""
+        return _annotated.annotate(self, exprs)
+
+    def group_by(self, *fields: str) -> Query[M]:
+        """Group the rows by these fields; select the groups with ``values(...)``."""
+        return _annotated.group_by(self, fields)
+
+    def having(self, *args: Q, **lookups: Any) -> Query[M]:
+        """Conditions on the groups, on annotation aliases (``total__gt=10``) or fields."""
+        return _annotated.having(self, args, lookups)
+
+    def union(self, other: Query[Any]) -> Query[M]:
+        """The distinct rows of this query and ``other`` (same columns). Order, slice,
+        count or chain the result; filter each query before combining."""
+        from oxyde.queries import setops
+
+        return setops.combine(self, other, all_rows=False)
+
+    def union_all(self, other: Query[Any]) -> Query[M]:
+        """Every row of this query and ``other``, duplicates kept."""
+        from oxyde.queries import setops
+
+        return setops.combine(self, other, all_rows=True)
+
     # -- IR assembly --------------------------------------------------------------------
 
     def _where_node(self) -> Node | None:
+        if self._empty:
+            # none(): also what sql()/to_ir() and any statement embedding this query show
+            return ("const", False)
         where = self._where
         if not where:
             return None
@@ -286,6 +366,9 @@ class Query(Generic[M]):
     def _order_nodes(self, scope: Scope) -> tuple[tuple[Node, bool], ...]:
         if self._order is not None:
             return self._order
+        if self._agg is not None and _annotated.is_grouped(self):
+            # Meta.ordering names columns a grouped query does not select
+            return ()
         return tuple(_order_item(scope, f) for f in self._meta.ordering)
 
     def _select_ir(
@@ -296,28 +379,45 @@ class Query(Generic[M]):
         limit: Node | Literal[False] | None = False,
     ) -> tuple[Node, tuple[Any, ...]]:
         """The SELECT node with this query's filters, and the values it refers to."""
-        scope = self._scope()
-        order_nodes = self._order_nodes(scope) if order else ()
+        joins: Iterable[Join]
+        if self._agg is None and (not order or self._order is not None or not self._meta.ordering):
+            # nothing left to resolve, so no Scope to build (the point-query hot path)
+            order_nodes = (self._order or ()) if order else ()
+            joins = self._joins
+            values = self._values
+        else:
+            scope = self._scope()
+            order_nodes = self._order_nodes(scope) if order else ()
+            joins = scope.joins.values()
+            values = tuple(scope.values)
         lim = self._limit if limit is False else limit
+        group_by, having = _annotated.grouping(self, cols) if self._agg is not None else ((), None)
+        lock = self._lock
+        if lock is not None and not lock[3] and joins:
+            # lock the model's own rows: PostgreSQL refuses to lock the nullable side of
+            # the LEFT JOINs that relation filters and join() add
+            lock = (lock[0], lock[1], lock[2], (self._meta.table_name,))
         node = (
             "select",
-            self._source(scope.joins.values()),
+            self._source(joins),
             cols,
             self._where_node(),
-            (),
-            None,
+            group_by,
+            having,
             order_nodes,
             lim,
             self._offset,
             self._distinct,
-            self._lock,
+            lock,
         )
-        return node, tuple(scope.values)
+        return node, values
 
     def _model_cols(self) -> tuple[tuple[Node, str | None], ...]:
         cols = _model_columns(self._meta)
         for join in self._related:
             cols += tuple((("col", join.alias, c.column), None) for c in join.meta.columns.values())
+        if self._agg is not None:
+            cols += _annotated.output_columns(self)
         return cols
 
     # -- reading --------------------------------------------------------------------------
@@ -342,23 +442,35 @@ class Query(Generic[M]):
     async def _fetch_all(self, ex: Executor, mode: str | None, limit: Any = False) -> Any:
         dialect = ex.dialect
         fields = self._fields
+        if self._prefetch:
+            _prefetching.ensure_models(self._mode, mode)
         if fields is None or (self._mode == "models" and mode in (None, "models")):
             if fields is None:
                 cols = self._model_cols()
             else:
                 cols = tuple((node, None) for _, node, _ in fields)
+                cols += _annotated.output_columns(self)
             node, values = self._select_ir(cols, limit=limit)
             rows = await _ex.fetch(ex, node, values)
             if mode in (None, "models"):
                 if fields is None:
                     if self._related:
-                        return _load_joined(self._meta, self._related, dialect, rows)
-                    return load_models(self._meta, dialect, rows)
-                return _load_partial(self._meta, dialect, fields, rows)
+                        items = _load_joined(self._meta, self._related, dialect, rows)
+                    else:
+                        items = load_models(self._meta, dialect, rows)
+                else:
+                    items = _load_partial(self._meta, dialect, fields, rows)
+                if self._agg is not None:
+                    _annotated.attach(self, items, rows, dialect)
+                if self._prefetch:
+                    await _prefetching.prefetch_related(ex, self._meta, items, self._prefetch)
+                return items
             names = tuple(self._meta.columns) if fields is None else tuple(f[0] for f in fields)
             columns = (
                 list(self._meta.columns.values()) if fields is None else [f[2] for f in fields]
             )
+            if self._agg is not None:
+                names, columns, rows = _annotated.with_annotations(self, names, columns, rows)
             return _shape(mode, names, columns, dialect, rows, False)
         cols = tuple((node, None) for _, node, _ in fields)
         node, values = self._select_ir(cols, limit=limit)
@@ -374,9 +486,11 @@ class Query(Generic[M]):
         ex = _ex.resolve_executor(using, client)
         if q._empty:
             raise NotFoundError(f"{self._meta.model.__name__} matching query does not exist")
-        scope = q._scope()
-        two = scope.param("int", 2)
-        q = q._with(scope)
+        # LIMIT 2 as one more value, on a copy this call owns (filter() has made one)
+        if q is self:
+            q = q._clone()
+        two: Node = ("p", "int", len(q._values))
+        q._values = (*q._values, 2)
         rows = await q._fetch_all(ex, None, limit=two)
         if not rows:
             raise NotFoundError(f"{self._meta.model.__name__} matching query does not exist")
@@ -397,7 +511,12 @@ class Query(Generic[M]):
     async def first(self, *, using: str | None = None, client: Any = None) -> Any:
         """The first row in the query's ordering (the primary key when unordered)."""
         q = self
-        if not q._order and not q._meta.ordering and q._meta.pk is not None:
+        if (
+            not q._order
+            and not q._meta.ordering
+            and q._meta.pk is not None
+            and not (q._agg is not None and _annotated.is_grouped(q))
+        ):
             q = q.order_by(q._meta.pk.name)
         rows = await q.limit(1).all(using=using, client=client)
         return rows[0] if rows else None
@@ -407,9 +526,10 @@ class Query(Generic[M]):
         scope = self._scope()
         order = self._order_nodes(scope)
         if not order:
-            if self._meta.pk is None:
+            if self._meta.pk is None or (self._agg is not None and _annotated.is_grouped(self)):
                 raise ManagerError(
-                    f"last() needs an ordering: {self._meta.model.__name__} has no pk"
+                    f"last() needs an ordering: {self._meta.model.__name__} has no pk, or "
+                    "the query is grouped; call order_by() first"
                 )
             order = (_order_item(scope, self._meta.pk.name),)
         q = self._with(scope)
@@ -422,11 +542,16 @@ class Query(Generic[M]):
         if self._empty:
             return 0
         count_col: tuple[tuple[Node, str | None], ...] = ((("agg", "COUNT", None, False), "count"),)
-        if self._distinct or self._limit is not None or self._offset is not None:
+        if (
+            self._distinct
+            or self._limit is not None
+            or self._offset is not None
+            or (self._agg is not None and _annotated.is_grouped(self))
+        ):
             cols = (
                 tuple((n, f"c{i}") for i, (_, n, _) in enumerate(self._fields))
                 if self._fields
-                else self._model_cols()
+                else tuple((n, f"c{i}") for i, (n, _) in enumerate(self._model_cols()))
             )
             inner, values = self._select_ir(cols, order=False)
             node: Node = (
@@ -445,29 +570,26 @@ class Query(Generic[M]):
         scope = self._scope()
         one = scope.param("int", 1)
         q = self._with(scope)
+        if self._agg is not None and _annotated.is_grouped(self):
+            # whether any group passes HAVING: the groups are the rows of a derived table
+            cols, _ = _annotated.derived_columns(q)
+            inner, values = q._select_ir(cols, order=False)
+            node: Node = (
+                "select", ("subquery", inner, "_sub"), ((("lit", "1"), "one"),), None, (),
+                None, (), one, None, False, None,
+            )  # fmt: skip
+            return bool(await _ex.fetch(ex, node, values))
         node, values = q._select_ir(((("lit", "1"), "one"),), order=False, limit=one)
         return bool(await _ex.fetch(ex, node, values))
 
     async def _aggregate_one(
         self, function: str, field: str, using: str | None, client: Any
     ) -> Any:
-        ex = _ex.resolve_executor(using, client)
-        if self._empty:
-            return None
-        scope = self._scope()
-        expr, column = field_expr(scope, field)
-        q = self._with(scope)
-        node, values = q._select_ir(((("agg", function, expr, False), "value"),), order=False)
-        if self._limit is not None or self._offset is not None:
-            inner, values = q._select_ir(((expr, "value"),))
-            node = (
-                "select", ("subquery", inner, "_sub"),
-                ((("agg", function, ("col", "_sub", "value"), False), "value"),),
-                None, (), None, (), None, None, False, None,
-            )  # fmt: skip
-        rows = await _ex.fetch(ex, node, values)
-        value = rows[0][0] if rows else None
-        return convert_aggregate(function, column.kind, column, ex.dialect, value)
+        # the aggregate() path: typed results, and it handles slices, groups, annotations
+        # and unions
+        expression = _annotated.aggregate_one(function, field)
+        result = await self.aggregate(using=using, client=client, value=expression)
+        return result["value"]
 
     async def sum(self, field: str, *, using: str | None = None, client: Any = None) -> Any:
         return await self._aggregate_one("SUM", field, using, client)
@@ -482,29 +604,28 @@ class Query(Generic[M]):
         return await self._aggregate_one("MIN", field, using, client)
 
     async def aggregate(
-        self, *, using: str | None = None, client: Any = None, **exprs: Aggregate
+        self, *, using: str | None = None, client: Any = None, **exprs: Expression
     ) -> dict[str, Any]:
-        """Several aggregates over the matching rows in one query, as a dict."""
+        """Several aggregates over the matching rows in one statement, as a dict: over
+        fields, relations (``Count("posts")``: the related rows of every matching row),
+        annotations, or the groups of a grouped query."""
         if not exprs:
             raise TypeError("aggregate() needs at least one aggregate")
         ex = _ex.resolve_executor(using, client)
-        scope = self._scope()
-        cols: list[tuple[Node, str | None]] = []
-        kinds: list[tuple[str, str, Column | None]] = []
-        for alias, agg in exprs.items():
-            if not isinstance(agg, Aggregate):
-                raise TypeError(f"aggregate({alias}=...) takes Count/Sum/Avg/Max/Min")
-            cols.append((resolve_expr(scope, agg), alias))
-            column = None if agg.field == "*" else field_expr(scope, agg.field)[1]
-            kinds.append((agg.function, expr_kind(scope, agg), column))
-        q = self._with(scope)
-        node, values = q._select_ir(tuple(cols), order=False)
-        rows = await _ex.fetch(ex, node, values)
-        row = rows[0] if rows else (None,) * len(cols)
-        return {
-            alias: convert_aggregate(fn, kind, column, ex.dialect, value)
-            for (alias, _), (fn, kind, column), value in zip(exprs.items(), kinds, row, strict=True)
-        }
+        return await _annotated.run_aggregate(self, ex, exprs)
+
+    async def in_bulk(
+        self,
+        ids: Iterable[Any],
+        *,
+        field: str = "pk",
+        using: str | None = None,
+        client: Any = None,
+    ) -> dict[Any, Any]:
+        """The matching rows whose unique ``field`` is in ``ids``, keyed by that value."""
+        from oxyde.queries import setops
+
+        return await setops.in_bulk(self, ids, field, using, client)
 
     async def explain(
         self,
@@ -539,29 +660,42 @@ class Query(Generic[M]):
         ex = _ex.resolve_executor(using, client)
         if self._empty:
             return
+        if self._prefetch:
+            _prefetching.ensure_models(self._mode, None)
         dialect = ex.dialect
         fields = self._fields
         cols = self._model_cols() if fields is None else tuple((n, None) for _, n, _ in fields)
+        if fields is not None and self._mode == "models":
+            cols += _annotated.output_columns(self)
         node, values = self._select_ir(cols)
         sql, params = _ex.prepare(node, values, dialect)
-        async for chunk in ex.stream(sql, params, chunk_size=chunk_size):
-            if fields is None and self._related:
-                items = _load_joined(self._meta, self._related, dialect, chunk)
-            elif fields is None:
-                items = load_models(self._meta, dialect, chunk)
-            elif self._mode == "models":
-                items = _load_partial(self._meta, dialect, fields, chunk)
-            else:
-                items = _shape(
-                    self._mode,
-                    tuple(f[0] for f in fields),
-                    [f[2] for f in fields],
-                    dialect,
-                    chunk,
-                    self._flat,
-                )
-            for item in items:
-                yield item
+        # closed here, not whenever the garbage collector gets to it: a stream left open
+        # keeps its connection busy (a prefetch that failed mid-stream, a break)
+        stream = ex.stream(sql, params, chunk_size=chunk_size)
+        async with contextlib.aclosing(cast("AsyncGenerator[list[Any], None]", stream)) as chunks:
+            async for chunk in chunks:
+                if fields is None and self._related:
+                    items = _load_joined(self._meta, self._related, dialect, chunk)
+                elif fields is None:
+                    items = load_models(self._meta, dialect, chunk)
+                elif self._mode == "models":
+                    items = _load_partial(self._meta, dialect, fields, chunk)
+                else:
+                    items = _shape(
+                        self._mode,
+                        tuple(f[0] for f in fields),
+                        [f[2] for f in fields],
+                        dialect,
+                        chunk,
+                        self._flat,
+                    )
+                if self._agg is not None and self._mode == "models":
+                    _annotated.attach(self, items, chunk, dialect)
+                if self._prefetch:
+                    # per chunk: memory stays bounded by the chunk and its relations
+                    await _prefetching.prefetch_related(ex, self._meta, items, self._prefetch)
+                for item in items:
+                    yield item
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -584,18 +718,84 @@ class Query(Generic[M]):
         objects: Iterable[Any],
         *,
         batch_size: int | None = None,
+        on_conflict: Sequence[str] | str | None = None,
+        update_fields: Sequence[str] | None = None,
+        ignore_conflicts: bool = False,
         using: str | None = None,
         client: Any = None,
     ) -> list[Any]:
-        """Insert many rows, all or nothing; primary keys are set on the instances."""
+        """Insert many rows, all or nothing; primary keys are set on the instances.
+
+        ``on_conflict`` (a unique key's fields) turns a conflicting row into an update of
+        ``update_fields`` (default: every other inserted field); ``ignore_conflicts``
+        leaves conflicting rows as they are. See ``oxyde/queries/upsert.py``.
+        """
         if batch_size is not None and (isinstance(batch_size, bool) or batch_size <= 0):
             raise ValueError("batch_size must be a positive integer")
+        from oxyde.queries import upsert as _upsert
+
+        meta = self._meta
+        target = None
+        if on_conflict is not None:
+            target = _upsert.conflict_columns(meta, on_conflict, "on_conflict")
+        update = None
+        if update_fields is not None:
+            if ignore_conflicts:
+                raise ValueError("ignore_conflicts=True and update_fields cannot be combined")
+            if target is None:
+                raise ValueError(
+                    "update_fields needs on_conflict=(the fields of the unique key that "
+                    "decides a conflict)"
+                )
+            update = _upsert.update_columns(meta, update_fields, "update_fields")
         instances = [_as_instance(self.model, o) for o in objects]
         if not instances:
             return []
         ex = _ex.resolve_executor(using, client)
-        await writes.bulk_insert(ex, self._meta, instances, batch_size)
+        if target is None and not ignore_conflicts:
+            await writes.bulk_insert(ex, meta, instances, batch_size)
+        else:
+            await _upsert.upsert_instances(
+                ex, meta, instances, target=target, update=update,
+                ignore=bool(ignore_conflicts), batch_size=batch_size,
+            )  # fmt: skip
         return instances
+
+    async def upsert(
+        self,
+        objects: Any,
+        *,
+        conflict: Sequence[str] | str | None = None,
+        update: Sequence[str] | None = None,
+        batch_size: int | None = None,
+        using: str | None = None,
+        client: Any = None,
+    ) -> Any:
+        """Insert, or update on a conflict: one instance (or dict), or an iterable of them.
+
+        ``conflict`` names the unique key that decides a conflict (default: the primary
+        key); ``update`` the fields a conflicting row takes from the new values (default:
+        every inserted field but the key). Returns the instance, or the list; each holds
+        the row that has its key in the database afterwards.
+        """
+        single = isinstance(objects, (self.model, dict))
+        items = [objects] if single else list(objects)
+        if conflict is None:
+            if self._meta.pk is None:
+                raise ManagerError(
+                    f"upsert() needs conflict=...: {self._meta.model.__name__} has no primary key"
+                )
+            conflict = (self._meta.pk.name,)
+        if update is None:
+            result = await self.bulk_create(
+                items, batch_size=batch_size, on_conflict=conflict, using=using, client=client
+            )
+        else:
+            result = await self.bulk_create(
+                items, batch_size=batch_size, on_conflict=conflict, update_fields=update,
+                using=using, client=client,
+            )  # fmt: skip
+        return result[0] if single else result
 
     async def bulk_update(
         self,
@@ -625,6 +825,8 @@ class Query(Generic[M]):
         ex = _ex.resolve_executor(using, client)
         if self._empty:
             return [] if returning else 0
+        if self._agg is not None:
+            _annotated.check_writable(self, "update")
         scope = self._scope()
         sets = writes.set_items(scope, self._meta, values)
         return await writes.update_rows(ex, self, scope, sets, returning=returning)
@@ -642,6 +844,8 @@ class Query(Generic[M]):
         ex = _ex.resolve_executor(using, client)
         if self._empty:
             return 0
+        if self._agg is not None:
+            _annotated.check_writable(self, "delete")
         return await writes.delete_rows(ex, self)
 
     async def get_or_create(
@@ -666,6 +870,8 @@ class Query(Generic[M]):
             if self._fields is None
             else tuple((n, None) for _, n, _ in self._fields)
         )
+        if self._fields is not None and self._mode == "models":
+            cols += _annotated.output_columns(self)
         return self._select_ir(cols)
 
     def sql(self, dialect: str = "postgres", *, with_types: bool = False) -> tuple[str, list[Any]]:
@@ -678,8 +884,11 @@ class Query(Generic[M]):
         if with_types:
             from oxyde.sql.compiler import compile_statement
 
-            kinds = [entry[1] for entry in compile_statement(node, d).plan]
-            return sql, list(zip(kinds, params, strict=False))
+            kinds: list[str] = []
+            for idx, kind, mode in compile_statement(node, d).plan:
+                # an expanded IN list (mode 1) binds one parameter per item
+                kinds.extend([kind] * (len(values[idx]) if mode == 1 else 1))
+            return sql, list(zip(kinds, params, strict=True))
         return sql, params
 
     def to_ir(self) -> dict[str, Any]:
@@ -704,6 +913,18 @@ class Query(Generic[M]):
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _slot_copier(cls: type[Query[Any]]) -> Any:
+    """``copy(src, dst)`` assigning every slot of ``cls``, as straight-line code: a loop of
+    getattr/setattr costs several times more, and every builder call clones."""
+    body = "".join(f"    dst.{name} = src.{name}\n" for name in cls.__slots__)
+    namespace: dict[str, Any] = {}
+    exec(f"def copy(src, dst):\n{body}", namespace)
+    return namespace["copy"]
+
+
+_copy_slots = _slot_copier(Query)
 
 _model_cols_cache: dict[ModelMeta, tuple[tuple[Node, str | None], ...]] = {}
 
@@ -778,9 +999,11 @@ def _non_negative(what: str, n: Any) -> int:
     return n
 
 
-def _order_item(scope: Scope, name: str) -> tuple[Node, bool]:
+def _order_item(scope: Scope, name: str | Expression | OrderBy) -> tuple[Node, bool]:
+    if isinstance(name, (Expression, OrderBy)):
+        return _annotated.order_expression(scope, name)
     if not isinstance(name, str) or not name:
-        raise FieldError(f"order_by() takes field names, got {name!r}")
+        raise FieldError(f"order_by() takes field names or expressions, got {name!r}")
     if name == "?":
         return _RANDOM, False
     desc = name.startswith("-")
@@ -806,7 +1029,7 @@ def _shape(
     rows: list[Any],
     flat: bool,
 ) -> Any:
-    convs = tuple(column_converter(c, dialect) for c in columns)
+    convs = tuple(_annotated.result_converter(c, dialect) for c in columns)
     rowload = _impl.rowload
     if mode == "dict":
         return rowload.load_dicts(names, convs, rows)
@@ -815,9 +1038,8 @@ def _shape(
             return rowload.load_scalars(convs[0], rows)
         return rowload.load_tuples(convs, rows)
     if mode == "msgpack":
-        from oxyde._protocol import pack_rows
-
-        return pack_rows(rowload.load_dicts(names, convs, rows))
+        # straight from the driver's tuples to bytes, in the compiled loop
+        return rowload.pack_rows(names, convs, rows)
     if mode == "models":
         raise ManagerError("mode='models' needs a query without values()/values_list()")
     raise ValueError(f"unknown mode {mode!r}; valid modes: models, dict, list, msgpack")
@@ -830,9 +1052,11 @@ def _load_partial(
     names = tuple(f[2].name for f in fields)
     convs = tuple(column_converter(f[2], dialect) for f in fields)
     construct = meta.model.model_construct
-    return [
+    instances = [
         construct(_fields_set=set(d), **d) for d in _impl.rowload.load_dicts(names, convs, rows)
     ]
+    forget_relations(meta, instances)
+    return instances
 
 
 def convert_aggregate(

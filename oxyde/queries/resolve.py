@@ -22,6 +22,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from oxyde.exceptions import FieldError, FieldLookupError, FieldLookupValueError
 from oxyde.models.metadata import Column, ForeignKey, ModelMeta
+from oxyde.models.types import lookups_for
+from oxyde.queries import jsonpath
 from oxyde.queries.expressions import (
     Aggregate,
     Coalesce,
@@ -74,15 +76,24 @@ class Join:
 
 
 class Scope:
-    """Resolution state of one query being built: its values and its joins."""
+    """Resolution state of one query being built: its values, its joins and the
+    ``annotate()`` aliases its names may refer to."""
 
-    __slots__ = ("alias", "joins", "meta", "values")
+    __slots__ = ("alias", "annotations", "joins", "meta", "values")
 
-    def __init__(self, meta: ModelMeta, values: Iterable[Any] = (), joins: Iterable[Join] = ()):
+    def __init__(
+        self,
+        meta: ModelMeta,
+        values: Iterable[Any] = (),
+        joins: Iterable[Join] = (),
+        annotations: dict[str, Any] | None = None,
+    ):
         self.meta = meta
         self.alias = meta.table_name
         self.values: list[Any] = list(values)
         self.joins: dict[str, Join] = {j.path: j for j in joins}
+        #: alias -> ``oxyde.queries.annotations.Annotation`` (``.node``, ``.column``)
+        self.annotations: dict[str, Any] = annotations or {}
 
     def param(self, kind: str, value: Any) -> Node:
         self.values.append(value)
@@ -228,8 +239,15 @@ def kind_of(value: Any) -> str:
 
 def lookup_condition(scope: Scope, key: str, value: Any) -> Node:
     """``field__lookup=value`` -> a condition node."""
+    if scope.annotations:
+        head, _, tail = key.partition("__")
+        annotation = scope.annotations.get(head)
+        if annotation is not None:
+            return _annotation_condition(scope, annotation, tail, value)
     column, alias, rest = scope.resolve_path(key)
     meta = scope.meta
+    if jsonpath.is_key_path(column, rest):
+        return jsonpath.key_condition(scope, column, ("col", alias, column.column), rest, value)
     if len(rest) > 1:
         raise FieldLookupError(
             f"{meta.model.__name__}: cannot resolve {key!r}: {column.name!r} is a "
@@ -244,6 +262,18 @@ def lookup_condition(scope: Scope, key: str, value: Any) -> Node:
         )
     expr: Node = ("col", alias, column.column)
     return _condition(scope, column, expr, lookup, value)
+
+
+def _annotation_condition(scope: Scope, annotation: Any, lookup: str, value: Any) -> Node:
+    """``alias__lookup=value`` on an ``annotate()`` alias: its expression is inlined."""
+    column: Column = annotation.column
+    lookup = lookup or "exact"
+    if lookup not in column.lookups:
+        raise FieldLookupError(
+            f"{scope.meta.model.__name__}: unsupported lookup {lookup!r} for the annotation "
+            f"{column.name!r} ({column.kind}); valid lookups: {', '.join(column.lookups)}"
+        )
+    return _condition(scope, column, annotation.node, lookup, value)
 
 
 def _condition(scope: Scope, column: Column, expr: Node, lookup: str, value: Any) -> Node:
@@ -265,6 +295,10 @@ def _condition(scope: Scope, column: Column, expr: Node, lookup: str, value: Any
     if like is not None:
         if not isinstance(value, str):
             raise FieldLookupValueError(f"{where} takes a string, got {value!r}")
+        if "\x00" in value:
+            # SQLite ends a LIKE pattern at NUL (it would match too much) and PostgreSQL
+            # text cannot hold it: refused alike everywhere
+            raise FieldLookupValueError(f"{where}: a pattern cannot contain NUL ({value!r})")
         pattern = like[0] + escape_like(value) + like[1]
         return ("like", expr, scope.param("str", pattern), like[2])
     if lookup == "in":
@@ -284,8 +318,12 @@ def _condition(scope: Scope, column: Column, expr: Node, lookup: str, value: Any
             raise FieldLookupValueError(f"{where} takes a (low, high) pair, got {value!r}")
         if value[0] is None or value[1] is None:
             raise FieldLookupValueError(f"{where}: bounds cannot be None")
-        lo = scope.param(kind, coerce(meta, column, value[0], lookup))
-        hi = scope.param(kind, coerce(meta, column, value[1], lookup))
+        lo, hi = (
+            resolve_expr(scope, v, kind)
+            if isinstance(v, Expression)
+            else scope.param(kind, coerce(meta, column, v, lookup))
+            for v in value
+        )
         return ("between", expr, lo, hi)
     if lookup == "isnull":
         if not isinstance(value, bool):
@@ -305,6 +343,10 @@ def _condition(scope: Scope, column: Column, expr: Node, lookup: str, value: Any
                 ("cmp", "<", expr, scope.param(kind, hi_v)),
             ),
         )
+    if lookup == "hour":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
+            raise FieldLookupValueError(f"{where} takes an hour (an int 0-23), got {value!r}")
+        return ("cmp", "=", ("extract", "hour", expr), scope.param("int", value))
     if lookup in ("regex", "iregex"):
         if not isinstance(value, str):
             raise FieldLookupValueError(f"{where} takes a pattern string, got {value!r}")
@@ -358,7 +400,40 @@ def q_condition(scope: Scope, q: Q) -> Node | None:
     if not parts:
         return None
     node = parts[0] if len(parts) == 1 else ("and" if q.connector == Q.AND else "or", tuple(parts))
-    return ("not", node) if q.negated else node
+    return ("not", null_guarded(node, scope)) if q.negated else node
+
+
+_GUARDED = frozenset({"cmp", "like", "in", "between", "regex"})
+
+
+def null_guarded(cond: Node, scope: Scope) -> Node:
+    """``cond`` made to be false, never unknown, on NULL columns, for use under NOT.
+
+    SQL's ``NOT (col = 1)`` is unknown when ``col`` is NULL, so such rows would vanish
+    from ``exclude(col=1)``; Django keeps them, and so do we: a comparison on a column that
+    can be NULL (a nullable column, or any column of a LEFT JOINed relation) also requires
+    it to be NOT NULL, which makes the negation true for NULLs.
+    """
+    tag = cond[0]
+    if tag in ("and", "or"):
+        return (tag, tuple(null_guarded(c, scope) for c in cond[1]))
+    if tag in _GUARDED:
+        # operands that are columns: the lhs, and for comparisons an F() rhs too
+        operands = (cond[2], cond[3]) if tag == "cmp" else (cond[1],)
+        guards = tuple(("null", o, False) for o in operands if _maybe_null(scope, o))
+        if guards:
+            return ("and", (cond, *guards))
+    return cond
+
+
+def _maybe_null(scope: Scope, node: Node) -> bool:
+    if node[0] != "col":
+        return False
+    if node[1] != scope.alias:
+        return True  # a LEFT JOINed table: no matching row reads as NULL
+    field = scope.meta.field_by_column.get(node[2])
+    column = scope.meta.columns.get(field) if field is not None else None
+    return column is None or column.nullable
 
 
 def filter_condition(scope: Scope, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Node | None:
@@ -380,13 +455,32 @@ def filter_condition(scope: Scope, args: tuple[Any, ...], kwargs: dict[str, Any]
 
 
 def field_expr(scope: Scope, name: str) -> tuple[Node, Column]:
+    if scope.annotations:
+        annotation = scope.annotations.get(name)
+        if annotation is not None:
+            return annotation.node, annotation.column
     column, alias, rest = scope.resolve_path(name)
+    if rest and len(rest) == 1 and rest[0] in _DATE_PARTS.get(column.kind, ()):
+        # ``values("created__year")``: a date part, as an int (time-based grouping)
+        return ("extract", rest[0], ("col", alias, column.column)), _part_column(rest[0])
     if rest:
         raise FieldError(
             f"{scope.meta.model.__name__}: {name!r} does not name a field "
             f"({'__'.join(rest)!r} is left over)"
         )
     return ("col", alias, column.column), column
+
+
+#: the date parts ``field_expr`` reads from a column of each kind (``"published__year"``)
+_DATE_PARTS = {"datetime": ("year", "month", "day", "hour"), "date": ("year", "month", "day")}
+
+
+@lru_cache(maxsize=8)
+def _part_column(part: str) -> Column:
+    return Column(
+        name=part, column=part, kind="int", python_type=int, nullable=True,
+        lookups=lookups_for("int"),
+    )  # fmt: skip
 
 
 def resolve_expr(scope: Scope, value: Any, kind_hint: str = "any") -> Node:
@@ -409,7 +503,7 @@ def resolve_expr(scope: Scope, value: Any, kind_hint: str = "any") -> Node:
         return ("agg", value.function, arg, value.distinct)
     if isinstance(value, Concat):
         sep = scope.param("str", value.separator) if value.separator else None
-        return ("concat", tuple(_part(scope, p) for p in value.parts), sep)
+        return ("concat", tuple(_text_part(scope, p) for p in value.parts), sep)
     if isinstance(value, Coalesce):
         return ("fn", "COALESCE", tuple(_part(scope, p) for p in value.parts))
     if isinstance(value, RawSQL):
@@ -425,6 +519,13 @@ def _part(scope: Scope, part: Any) -> Node:
     if isinstance(part, str):
         return field_expr(scope, part)[0]
     return resolve_expr(scope, part)
+
+
+def _text_part(scope: Scope, part: Any) -> Node:
+    # PostgreSQL has no || between two non-text values: other kinds are cast to text
+    node = _part(scope, part)
+    kind = expr_kind(scope, F(part) if isinstance(part, str) else part)
+    return node if kind == "str" else ("cast_text", node)
 
 
 def _hint(scope: Scope, other: Any, default: str) -> str:

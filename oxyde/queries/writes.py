@@ -144,16 +144,77 @@ async def bulk_insert(
         else:
             group[1].append(instance)
     batches: list[tuple[list[Column], list[Any]]] = []
+    copies: list[tuple[list[Column], list[Any]]] = []
+    copy = _can_copy(ex)
     for cols, members in groups.values():
+        if copy and len(members) >= COPY_THRESHOLD and _copyable(meta, cols):
+            copies.append((cols, members))
+            continue
         size = batch_size or _DEFAULT_BATCH
         size = max(1, min(size, _MAX_PARAMS // max(1, len(cols))))
         batches.extend((cols, members[i : i + size]) for i in range(0, len(members), size))
-    if len(batches) == 1:
-        await _insert_batch(ex, meta, *batches[0])
+    if len(batches) + len(copies) == 1:
+        if copies:
+            await _copy_batch(ex, meta, *copies[0])
+        else:
+            await _insert_batch(ex, meta, *batches[0])
         return
     async with ex.atomic_block() as tx:
+        for cols, members in copies:
+            await _copy_batch(tx, meta, cols, members)
         for cols, members in batches:
             await _insert_batch(tx, meta, cols, members)
+
+
+#: rows of one column set from which ``bulk_create`` loads them with COPY, where the
+#: backend has it (PostgreSQL); smaller sets are cheaper as multi-row INSERTs
+COPY_THRESHOLD = 1000
+
+
+def _can_copy(ex: Executor) -> bool:
+    """A database or transaction says whether COPY works; a backend connection has it
+    when it has ``copy_insert``."""
+    can = getattr(ex, "can_copy", None)
+    if can is not None:
+        return bool(can)
+    return callable(getattr(ex, "copy_insert", None))
+
+
+def _copyable(meta: ModelMeta, cols: list[Column]) -> bool:
+    """COPY returns no rows: only the generated key can be known, so every other
+    column must be one we send (none left to a ``db_default`` to read back)."""
+    pk = meta.pk
+    missing = [c for c in meta.columns.values() if c not in cols]
+    return all(c is pk and c.auto_increment for c in missing)
+
+
+async def _copy_batch(
+    ex: Executor, meta: ModelMeta, cols: list[Column], members: list[Any]
+) -> None:
+    adapters = ex.dialect.adapters
+    adapt = [adapters.get(c.kind) for c in cols]
+    names = [c.name for c in cols]
+    rows = []
+    for instance in members:
+        data = instance.__dict__
+        row = []
+        for name, fn in zip(names, adapt, strict=True):
+            value = data[name]
+            row.append(fn(value) if fn is not None and value is not None else value)
+        rows.append(row)
+    pk = meta.pk
+    generated = pk is not None and pk not in cols
+    keys = await ex.copy_insert(  # type: ignore[attr-defined]
+        meta.table_name,
+        [c.column for c in cols],
+        rows,
+        schema=meta.schema,
+        returning_pk=pk.column if generated and pk is not None else None,
+    )
+    if generated and pk is not None:
+        for instance, key in zip(members, keys, strict=True):
+            instance.__dict__[pk.name] = key
+            instance.__pydantic_fields_set__.add(pk.name)
 
 
 async def _insert_batch(
@@ -249,9 +310,11 @@ def set_items(
 
 def _restricted_where(query: Query[Any]) -> Node | None:
     """The WHERE of an UPDATE/DELETE. Filters that follow FKs need joins, which UPDATE
-    and DELETE cannot take portably: they become ``pk IN (SELECT pk ...)``."""
+    and DELETE cannot take portably: they become ``pk IN (SELECT pk ...)``. So do
+    filters on annotations, whose subqueries may read the table being changed (which
+    MySQL refuses unless it is a derived table)."""
     where = query._where_node()
-    if not query._joins and query._limit is None and query._offset is None:
+    if not query._joins and query._limit is None and query._offset is None and query._agg is None:
         return where
     meta = query._meta
     if meta.pk is None:

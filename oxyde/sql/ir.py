@@ -11,7 +11,7 @@ Statements
 ----------
 ``("select", src, cols, where, group_by, having, order_by, limit, offset, distinct, lock)``
     src       ``("table", name, schema|None, alias|None, joins)`` or
-              ``("subquery", select_node, alias)``
+              ``("subquery", select_node | union_node, alias)``
     joins     tuple of ``("join", "LEFT"|"INNER", name, schema|None, alias, on_cond)``
     cols      tuple of ``(expr, out_alias|None)``; an empty tuple means ``*``
     where     cond or None
@@ -52,6 +52,11 @@ Expressions
 ``("concat", args, separator)``        separator is None or an expr
 ``("random",)``                        the dialect's random function (``order_by("?")``)
 ``("json_get", expr, path_idx, kind)`` JSON key path (a tuple value at path_idx), as text
+``("extract", part, expr)``            an integer field of a datetime; part in ``EXTRACT_PARTS``
+``("subq", select_node)``              a scalar subquery ``(SELECT ...)`` (one row, one column)
+``("cast_text", expr)``                the value as text (``CAST(... AS TEXT)``, MySQL ``CHAR``)
+``("cast_float", expr)``               the value as a double (``AVG`` of integers keeps its
+                                       fraction: MySQL's DECIMAL average has 4 digits)
 
 Conditions
 ----------
@@ -65,6 +70,12 @@ Conditions
 ``("in_query", expr, select_node)``  ``expr IN (SELECT ...)``
 ``("const", truth)``                   always true / always false
 ``("regex", expr, rhs, ci)``
+``("json_has", expr, path_idx)``       the JSON key path (a tuple value) exists, even as null
+``("json_cmp", op, expr, path_idx, jtype, rhs)``
+                                       ``<value at path> op rhs``, true only where that value
+                                       has JSON type jtype ("str", "num", "bool"; "null" tests
+                                       for a JSON null and ignores op and rhs); a bool rhs is
+                                       bound as the text "true"/"false"
 
 Value kinds
 -----------
@@ -99,6 +110,8 @@ CMP_OPS = frozenset({"=", "<>", "<", "<=", ">", ">="})
 ARITH_OPS = frozenset({"+", "-", "*", "/", "%"})
 AGGREGATES = frozenset({"COUNT", "SUM", "AVG", "MAX", "MIN"})
 FUNCTIONS = frozenset({"LOWER", "UPPER", "COALESCE", "LENGTH", "ABS"})
+EXTRACT_PARTS = frozenset({"year", "month", "day", "hour"})
+JSON_TYPES = frozenset({"str", "num", "bool", "null"})
 
 #: Values of an INSERT start at this index of the value list (rows row-major).
 INSERT_FIRST_IDX = 0

@@ -347,5 +347,18 @@ async def test_join_loads_nested_relations_in_one_statement(data: dict[str, Any]
     assert [(a.name, a.company.name if a.company else None) for a in joined] == [("Alice", "Acme")]
     sql, _ = Post.objects.join("author").filter(views__gt=1).sql("postgres")
     assert sql.count("LEFT JOIN") == 1
-    with pytest.raises(FieldLookupError, match="forward foreign keys|no foreign key"):
+    with pytest.raises(FieldLookupError, match=r"forward foreign keys|no foreign key"):
         Author.objects.join("name")
+
+
+async def test_exclude_keeps_rows_whose_column_is_null(data: dict[str, Any]) -> None:
+    # as in Django: NOT (age = 30) also keeps the author whose age is unknown
+    assert sorted(a.name for a in await Author.objects.exclude(age=30).all()) == [
+        "Bob",
+        "Carol 50%",
+    ]
+    assert await titles(Post.objects.exclude(author__name="Alice")) == ["Nobody", "Snake_case"]
+    assert await titles(Post.objects.filter(~Q(author__company__country="US"))) == [
+        "Nobody",
+        "Snake_case",
+    ]

@@ -118,7 +118,7 @@ STATEMENTS: list[tuple[Node, list[Any], str, list[Any]]] = [
     (
         ("insert", "t", None, ("a",), ("int",), 1, None, ("ignore", ("a",))),
         [1],
-        "INSERT IGNORE INTO `t` (`a`) VALUES (%s)",
+        "INSERT INTO `t` (`a`) VALUES (%s) ON DUPLICATE KEY UPDATE `a` = `a`",
         [1],
     ),
     (

@@ -1,0 +1,243 @@
+"""``prefetch()``: relations loaded by extra queries and put on the rows already loaded.
+
+A path names relations from the queried model, ``__``-separated: reverse FKs
+(``db_reverse_fk``), many-to-many (``db_m2m`` + ``db_through``) and forward FKs, nested
+to any depth (``"posts__tags"``, ``"author__posts"``). Each relation of each level costs
+one statement over the keys of the level above (split in batches only where the dialect
+expands ``IN`` lists into one placeholder per key); a many-to-many reads its through
+rows and its targets in one joined statement. A forward FK that ``join()`` already
+loaded costs nothing. The lists come in the target's ``Meta.ordering``, ties (and
+models without one) broken by primary key, so the result is stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from oxyde.exceptions import FieldLookupError, ManagerError
+from oxyde.models.metadata import ForeignKey, ModelMeta, ReverseRelation
+from oxyde.queries.relations import set_relation
+
+if TYPE_CHECKING:
+    from oxyde.backends.base import Executor
+
+#: keys per statement where an IN list binds one placeholder per key (SQLite allows
+#: 32766 parameters per statement, MySQL 65535)
+IN_BATCH = 5000
+
+
+@dataclass(eq=False)
+class PrefetchNode:
+    """One relation to load on every instance of ``owner``, and what to load below it."""
+
+    name: str
+    path: str
+    owner: ModelMeta
+    target: ModelMeta
+    #: set for a forward FK
+    fk: ForeignKey | None = None
+    #: set for a reverse FK or a many-to-many
+    relation: ReverseRelation | None = None
+    children: dict[str, PrefetchNode] = field(default_factory=dict)
+
+
+def _meta(model: Any) -> ModelMeta:
+    from oxyde.models.registry import get_meta
+
+    return get_meta(model)
+
+
+def _step(owner: ModelMeta, name: str, path: str) -> PrefetchNode:
+    fk = owner.foreign_keys.get(name)
+    if fk is not None:
+        return PrefetchNode(name, path, owner, _meta(fk.target), fk=fk)
+    relation = owner.reverse.get(name)
+    if relation is not None:
+        return PrefetchNode(name, path, owner, _meta(relation.target), relation=relation)
+    model = owner.model.__name__
+    choices = ", ".join(sorted({*owner.reverse, *owner.foreign_keys})) or "none"
+    what = "is not a relation" if name in owner.columns else "has no relation"
+    subject = f"{model}.{name} {what}" if name in owner.columns else f"{model} {what} {name!r}"
+    raise FieldLookupError(f"{subject} (in prefetch({path!r})); relations: {choices}")
+
+
+def check_paths(meta: ModelMeta, paths: Iterable[Any]) -> tuple[str, ...]:
+    """Validate ``prefetch()`` paths against the models before any SQL exists (G7)."""
+    checked: list[str] = []
+    for path in paths:
+        if not isinstance(path, str) or not path:
+            raise FieldLookupError(f"prefetch() takes relation paths, got {path!r}")
+        owner = meta
+        for name in path.split("__"):
+            owner = _step(owner, name, path).target
+        checked.append(path)
+    return tuple(checked)
+
+
+@lru_cache(maxsize=256)
+def plan(meta: ModelMeta, paths: tuple[str, ...]) -> dict[str, PrefetchNode]:
+    """The relations to load, as a tree: shared prefixes load once."""
+    root: dict[str, PrefetchNode] = {}
+    for path in paths:
+        level, owner, prefix = root, meta, ""
+        for name in path.split("__"):
+            prefix = f"{prefix}__{name}" if prefix else name
+            node = level.get(name)
+            if node is None:
+                node = level[name] = _step(owner, name, prefix)
+            level, owner = node.children, node.target
+    return root
+
+
+def ensure_models(query_mode: str, mode: str | None) -> None:
+    """prefetch() fills model instances; other result forms have nowhere to put it."""
+    if query_mode != "models" or mode not in (None, "models"):
+        raise ManagerError(
+            "prefetch() loads relations onto model instances; it cannot be combined with "
+            "values(), values_list() or a mode other than 'models'"
+        )
+
+
+async def prefetch_related(
+    ex: Executor, meta: ModelMeta, instances: Sequence[Any], paths: tuple[str, ...]
+) -> None:
+    """Load ``paths`` onto ``instances`` (rows of ``meta`` just read through ``ex``)."""
+    if instances and paths:
+        await _load_level(ex, list(instances), plan(meta, paths))
+
+
+async def _load_level(ex: Executor, parents: list[Any], nodes: dict[str, PrefetchNode]) -> None:
+    for node in nodes.values():
+        if node.fk is not None:
+            children = await _load_forward(ex, parents, node, node.fk)
+        elif node.relation is not None and node.relation.many_to_many:
+            children = await _load_m2m(ex, parents, node, node.relation)
+        else:
+            assert node.relation is not None
+            children = await _load_reverse(ex, parents, node, node.relation)
+        if node.children and children:
+            await _load_level(ex, children, node.children)
+
+
+def _keys(parents: list[Any], node: PrefetchNode, field_name: str) -> list[Any]:
+    """The distinct non-NULL values of ``field_name`` over ``parents``, in first-seen order."""
+    if field_name not in parents[0].__pydantic_fields_set__:
+        raise ManagerError(
+            f"prefetch({node.path!r}) needs {node.owner.model.__name__}.{field_name}, "
+            "which this query did not load (select())"
+        )
+    seen: dict[Any, None] = {}
+    for parent in parents:
+        key = parent.__dict__.get(field_name)
+        if key is not None:
+            seen[key] = None
+    return list(seen)
+
+
+def _ordering(target: ModelMeta, prefix: str = "") -> list[str]:
+    """``Meta.ordering`` of the target, then its primary key, as ``order_by`` names."""
+    order = [o for o in target.ordering if o != "?"]
+    pk = target.pk
+    if pk is not None and not any(o.lstrip("-") in (pk.name, "pk") for o in order):
+        order.append(pk.name)
+    return [f"-{prefix}{o[1:]}" if o.startswith("-") else f"{prefix}{o}" for o in order]
+
+
+async def _fetch_in(
+    ex: Executor,
+    model: Any,
+    key_field: str,
+    keys: list[Any],
+    order: list[str],
+    join: str | None = None,
+) -> list[Any]:
+    """Rows of ``model`` whose ``key_field`` is one of ``keys``, in ``order``."""
+    from oxyde.queries.query import Query
+
+    base = Query(model)
+    if join is not None:
+        base = base.join(join)
+    size = len(keys) if ex.dialect.array_in else IN_BATCH
+    rows: list[Any] = []
+    for start in range(0, len(keys), size):
+        q = base.filter(**{f"{key_field}__in": keys[start : start + size]}).order_by(*order)
+        rows.extend(await q.all(client=ex))
+    return rows
+
+
+async def _load_forward(
+    ex: Executor, parents: list[Any], node: PrefetchNode, fk: ForeignKey
+) -> list[Any]:
+    # join() may have loaded it already; only the others cost a query
+    missing = [p for p in parents if fk.name not in p.__dict__]
+    if missing:
+        keys = _keys(missing, node, fk.field_name)
+        found: dict[Any, Any] = {}
+        if keys:
+            rows = await _fetch_in(ex, node.target.model, fk.target_field, keys, [])
+            found = {row.__dict__[fk.target_field]: row for row in rows}
+        for parent in missing:
+            key = parent.__dict__.get(fk.field_name)
+            set_relation(parent, fk.name, None if key is None else found.get(key))
+    related: dict[int, Any] = {}
+    for parent in parents:
+        value = parent.__dict__[fk.name]
+        if value is not None:
+            related.setdefault(id(value), value)
+    return list(related.values())
+
+
+async def _load_reverse(
+    ex: Executor, parents: list[Any], node: PrefetchNode, relation: ReverseRelation
+) -> list[Any]:
+    assert relation.fk_name is not None
+    fk = node.target.foreign_keys[relation.fk_name]
+    keys = _keys(parents, node, fk.target_field)
+    rows: list[Any] = []
+    groups: dict[Any, list[Any]] = {}
+    if keys:
+        rows = await _fetch_in(ex, node.target.model, fk.field_name, keys, _ordering(node.target))
+        for row in rows:
+            groups.setdefault(row.__dict__[fk.field_name], []).append(row)
+    for parent in parents:
+        key = parent.__dict__.get(fk.target_field)
+        set_relation(parent, relation.name, list(groups.get(key, ())))
+    return rows
+
+
+async def _load_m2m(
+    ex: Executor, parents: list[Any], node: PrefetchNode, relation: ReverseRelation
+) -> list[Any]:
+    assert relation.through_source is not None and relation.through_target is not None
+    through = _meta(relation.through)
+    source = through.foreign_keys[relation.through_source]
+    target = through.foreign_keys[relation.through_target]
+    keys = _keys(parents, node, source.target_field)
+    groups: dict[Any, list[Any]] = {}
+    # one instance per target row, shared by every parent linked to it
+    targets: dict[Any, Any] = {}
+    if keys:
+        links = await _fetch_in(
+            ex,
+            through.model,
+            source.field_name,
+            keys,
+            _ordering(node.target, f"{target.name}__"),
+            join=target.name,
+        )
+        for link in links:
+            item = link.__dict__[target.name]
+            if item is None:
+                continue
+            item = targets.setdefault(item.__dict__[target.target_field], item)
+            groups.setdefault(link.__dict__[source.field_name], []).append(item)
+    for parent in parents:
+        key = parent.__dict__.get(source.target_field)
+        set_relation(parent, relation.name, list(groups.get(key, ())))
+    return list(targets.values())
+
+
+__all__ = ["IN_BATCH", "PrefetchNode", "check_paths", "ensure_models", "plan", "prefetch_related"]
