@@ -16,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI runs the same examples every time: a red run is reproducible, a green one not luck
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 BACKENDS_DIR = Path(__file__).resolve().parent.parent / "oxyde" / "backends"
 ALL_BACKENDS = ("sqlite", "postgres", "mysql")
