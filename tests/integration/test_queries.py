@@ -323,6 +323,16 @@ async def test_execute_raw(data: dict[str, Any], database: Any) -> None:
 async def test_explain(data: dict[str, Any], database: Any) -> None:
     plan = await Post.objects.filter(views__gt=1).explain()
     assert isinstance(plan, str) and plan
+    as_json = await Post.objects.filter(views__gt=1).explain(format="json")
+    assert as_json
+    if database.dialect.name == "sqlite":
+        with pytest.raises(ManagerError, match="not supported on SQLite"):
+            await Post.objects.explain(analyze=True)
+    else:
+        analyzed = await Post.objects.filter(views__gt=1).explain(analyze=True)
+        assert isinstance(analyzed, str) and analyzed
+        analyzed_json = await Post.objects.filter(views__gt=1).explain(analyze=True, format="json")
+        assert analyzed_json
 
 
 async def test_sql_and_ir_need_no_connection() -> None:

@@ -15,7 +15,7 @@ _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 #: release this backend supports (10.6 - 11.x).
 _MARIADB_RETURNING: Final = (("delete", (10, 0, 5)), ("insert", (10, 5, 0)))
 
-_variants: dict[tuple[frozenset[str], int], Dialect] = {}
+_variants: dict[tuple[frozenset[str], int, str], Dialect] = {}
 
 
 def parse_server(info: str) -> tuple[str, tuple[int, int, int]]:
@@ -45,11 +45,18 @@ def server_dialect(info: str, insert_id_step: int = 1) -> Dialect:
     Variants are shared, so every database on the same kind of server compiles each
     query shape once (the compiler caches per dialect object).
     """
-    key = (returning_statements(info), max(1, insert_id_step))
-    if key == (frozenset(), 1):
+    flavor = parse_server(info)[0]
+    key = (
+        returning_statements(info),
+        max(1, insert_id_step),
+        "mariadb" if flavor == "mariadb" else "",
+    )
+    if key == (frozenset(), 1, ""):
         return MYSQL
     dialect = _variants.get(key)
     if dialect is None:
-        dialect = dataclasses.replace(MYSQL, returning_on=key[0], insert_id_step=key[1])
+        dialect = dataclasses.replace(
+            MYSQL, returning_on=key[0], insert_id_step=key[1], flavor=key[2]
+        )
         _variants[key] = dialect
     return dialect

@@ -57,6 +57,9 @@ class Dialect:
     #: without RETURNING on INSERT, the keys one multi-row INSERT generates are the
     #: reported first key plus multiples of this (MySQL ``auto_increment_increment``)
     insert_id_step: int = 1
+    #: the server family where it changes syntax a flag cannot describe: "mariadb" for
+    #: MariaDB behind the MySQL dialect (``ANALYZE <stmt>`` instead of ``EXPLAIN ANALYZE``)
+    flavor: str = ""
 
     def supports_returning(self, statement: str) -> bool:
         """Whether ``statement`` ("insert", "update" or "delete") can take RETURNING."""

@@ -18,7 +18,11 @@ def explain_sql(sql: str, dialect: Dialect, *, analyze: bool, format: str) -> st
             options.append("FORMAT JSON")
         return f"EXPLAIN ({', '.join(options)}) {sql}" if options else f"EXPLAIN {sql}"
     if dialect.name == "mysql":
-        prefix = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
+        if analyze and dialect.flavor == "mariadb":
+            # MariaDB runs the statement with ANALYZE, and has no EXPLAIN ANALYZE
+            prefix = "ANALYZE"
+        else:
+            prefix = "EXPLAIN ANALYZE" if analyze else "EXPLAIN"
         if format == "json":
             prefix += " FORMAT=JSON"
         return f"{prefix} {sql}"
