@@ -25,7 +25,7 @@ from oxyde.migrations.state import (
     qualified,
 )
 from oxyde.models.metadata import Column, ModelMeta
-from oxyde.sql.ddl import _short, enum_type_name
+from oxyde.sql.ddl import enum_type_name, short_name
 
 __all__ = ["column_state", "snapshot_models", "table_state"]
 
@@ -125,22 +125,22 @@ def table_state(meta: ModelMeta, enums: dict[str, tuple[str, ...]] | None = None
 
     for col in meta.columns.values():
         if col.index and not col.unique and not col.primary_key:
-            index_name = col.index_name or _short(f"{name}_{col.column}_idx")
+            index_name = col.index_name or short_name(f"{name}_{col.column}_idx")
             table.indexes[index_name] = IndexState(
                 index_name, (col.column,), method=col.index_method
             )
     for index in meta.indexes:
         columns = column_names(index.fields)
-        index_name = index.name or _short(f"{name}_{'_'.join(columns)}_idx")
+        index_name = index.name or short_name(f"{name}_{'_'.join(columns)}_idx")
         table.indexes[index_name] = IndexState(
             index_name, columns, unique=bool(index.unique), where=index.where, method=index.method
         )
     for group in meta.unique_together:
         columns = column_names(group)
-        unique_name = _short(f"{name}_{'_'.join(columns)}_uniq")
+        unique_name = short_name(f"{name}_{'_'.join(columns)}_uniq")
         table.uniques[unique_name] = UniqueState(unique_name, columns)
     for i, check in enumerate(meta.constraints, start=1):
-        check_name = check.name or _short(f"chk_{name}_{i}")
+        check_name = check.name or short_name(f"chk_{name}_{i}")
         table.checks[check_name] = CheckState(check_name, check.expression)
     for col in meta.columns.values():
         fk = col.fk
@@ -148,7 +148,7 @@ def table_state(meta: ModelMeta, enums: dict[str, tuple[str, ...]] | None = None
             continue
         target: ModelMeta = fk.target._db_meta
         target_col = target.columns.get(fk.target_field)
-        fk_name = _short(f"fk_{name}_{col.column}")
+        fk_name = short_name(f"fk_{name}_{col.column}")
         table.foreign_keys[fk_name] = ForeignKeyState(
             name=fk_name,
             column=col.column,

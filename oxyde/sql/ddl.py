@@ -24,11 +24,19 @@ from oxyde.sql.dialects.base import Dialect
 
 __all__ = [
     "DdlStyle",
+    "IndexDef",
+    "column_sql",
     "column_type",
+    "create_index_sql",
     "create_table_statements",
+    "ddl_style",
+    "default_sql",
     "drop_table_statements",
     "enum_type_name",
     "foreign_key_statements",
+    "reference_sql",
+    "short_name",
+    "string_literal",
 ]
 
 #: Longest identifier PostgreSQL keeps (MySQL allows 64); longer generated names are
@@ -127,7 +135,7 @@ def ddl_style(dialect: Dialect) -> DdlStyle:
 # -- names and literals ------------------------------------------------------------------
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
     if len(name) <= MAX_NAME:
         return name
     digest = hashlib.sha1(name.encode()).hexdigest()[:8]
@@ -143,7 +151,7 @@ def enum_type_name(enum_cls: type[Enum]) -> str:
     return f"{_snake(enum_cls.__name__)}_enum"
 
 
-def _string(value: str, style: DdlStyle) -> str:
+def string_literal(value: str, style: DdlStyle) -> str:
     if style.backslash_escapes:
         value = value.replace("\\", "\\\\")
     return "'" + value.replace("'", "''") + "'"
@@ -195,7 +203,7 @@ def column_type(col: Column, dialect: Dialect) -> str:
         style = ddl_style(dialect)
         return template.format(
             enum_type=dialect.quote_ident(enum_type_name(col.enum_cls)),
-            values=", ".join(_string(v, style) for v in values),
+            values=", ".join(string_literal(v, style) for v in values),
         )
     if kind == "array":
         template = names["array"]
@@ -218,7 +226,7 @@ def column_type(col: Column, dialect: Dialect) -> str:
         ) from None
 
 
-def _default_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str | None:
+def default_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str | None:
     """The DEFAULT clause value: ``db_default`` verbatim, else a plain constant's literal."""
     if col.db_default is not None:
         return col.db_default
@@ -264,27 +272,27 @@ def _literal(value: Any, style: DdlStyle) -> str | None:
             repr(value) if value == value and value not in (float("inf"), float("-inf")) else None
         )
     if isinstance(value, str):
-        return _string(value, style)
+        return string_literal(value, style)
     if isinstance(value, UUID):
-        return _string(str(value), style)
+        return string_literal(str(value), style)
     if isinstance(value, bytes):
         if style.hex_bytes_prefix:
             return f"'\\x{value.hex()}'"
         return f"X'{value.hex()}'"
     if isinstance(value, datetime):
-        return _string(value.isoformat(" "), style)
+        return string_literal(value.isoformat(" "), style)
     if isinstance(value, date | time):
-        return _string(value.isoformat(), style)
+        return string_literal(value.isoformat(), style)
     if isinstance(value, timedelta):
         micros = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
-        return _string(f"{micros} microseconds", style)
+        return string_literal(f"{micros} microseconds", style)
     return None  # lists and dicts the dialect does not turn into text
 
 
 # -- CREATE ------------------------------------------------------------------------------
 
 
-def _column_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str:
+def column_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str:
     parts = [dialect.quote_ident(col.column), column_type(col, dialect)]
     if col.primary_key:
         # an auto-numbered key never takes NULL; NOT NULL on SQLite's INTEGER PRIMARY KEY
@@ -293,7 +301,7 @@ def _column_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str:
             parts.append("NOT NULL")
     elif not col.nullable:
         parts.append("NOT NULL")
-    default = _default_sql(col, dialect, style)
+    default = default_sql(col, dialect, style)
     if default is not None:
         parts.append(f"DEFAULT {default}")
     if col.primary_key:
@@ -301,7 +309,7 @@ def _column_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str:
     elif col.unique:
         parts.append("UNIQUE")
     if col.comment and style.comments == "inline":
-        parts.append(f"COMMENT {_string(col.comment, style)}")
+        parts.append(f"COMMENT {string_literal(col.comment, style)}")
     return " ".join(parts)
 
 
@@ -322,7 +330,7 @@ def _columns_of(meta: ModelMeta, fields: tuple[str, ...] | list[str], what: str)
     return out
 
 
-def _reference(fk: ForeignKey, dialect: Dialect, style: DdlStyle) -> str:
+def reference_sql(fk: ForeignKey, dialect: Dialect, style: DdlStyle) -> str:
     target: ModelMeta = fk.target._db_meta
     target_col = target.columns.get(fk.target_field)
     column = target_col.column if target_col is not None else fk.target_field
@@ -344,7 +352,7 @@ def _reference(fk: ForeignKey, dialect: Dialect, style: DdlStyle) -> str:
 
 
 @dataclass(frozen=True)
-class _IndexDef:
+class IndexDef:
     name: str
     columns: list[str]
     unique: bool
@@ -352,22 +360,22 @@ class _IndexDef:
     method: str | None
 
 
-def _indexes(meta: ModelMeta, style: DdlStyle) -> list[_IndexDef]:
+def _indexes(meta: ModelMeta, style: DdlStyle) -> list[IndexDef]:
     table = meta.table_name
-    out: list[_IndexDef] = []
+    out: list[IndexDef] = []
     for col in meta.columns.values():
         if col.index and not col.unique and not col.primary_key:
-            name = col.index_name or _short(f"{table}_{col.column}_idx")
-            out.append(_IndexDef(name, [col.column], False, None, col.index_method))
+            name = col.index_name or short_name(f"{table}_{col.column}_idx")
+            out.append(IndexDef(name, [col.column], False, None, col.index_method))
     for index in meta.indexes:
         columns = _columns_of(meta, tuple(index.fields), "an index")
-        name = index.name or _short(f"{table}_{'_'.join(columns)}_idx")
+        name = index.name or short_name(f"{table}_{'_'.join(columns)}_idx")
         if index.where and not style.partial_indexes:
             raise ValueError(
                 f"index {name!r} on {table!r}: partial indexes (where=) are not supported "
                 "by this database"
             )
-        out.append(_IndexDef(name, columns, bool(index.unique), index.where, index.method))
+        out.append(IndexDef(name, columns, bool(index.unique), index.where, index.method))
     return out
 
 
@@ -388,7 +396,7 @@ def _enum_statements(meta: ModelMeta, dialect: Dialect, style: DdlStyle) -> list
         if type_name in seen:
             continue
         seen.add(type_name)
-        values = ", ".join(_string(str(m.value), style) for m in enum_cls)
+        values = ", ".join(string_literal(str(m.value), style) for m in enum_cls)
         # CREATE TYPE has no IF NOT EXISTS: swallow the duplicate inside a block
         statements.append(
             f"DO $$ BEGIN CREATE TYPE {dialect.quote_ident(type_name)} AS ENUM ({values}); "
@@ -409,17 +417,17 @@ def create_table_statements(
     table = _table(meta, dialect)
     statements = _enum_statements(meta, dialect, style) if style.enum_types else []
 
-    items = [_column_sql(col, dialect, style) for col in meta.columns.values()]
+    items = [column_sql(col, dialect, style) for col in meta.columns.values()]
     for fields in meta.unique_together:
         columns = _columns_of(meta, tuple(fields), "unique_together")
-        name = _short(f"{meta.table_name}_{'_'.join(columns)}_uniq")
+        name = short_name(f"{meta.table_name}_{'_'.join(columns)}_uniq")
         items.append(f"CONSTRAINT {q(name)} UNIQUE ({', '.join(q(c) for c in columns)})")
     for i, check in enumerate(meta.constraints, start=1):
-        name = check.name or _short(f"chk_{meta.table_name}_{i}")
+        name = check.name or short_name(f"chk_{meta.table_name}_{i}")
         items.append(f"CONSTRAINT {q(name)} CHECK ({check.expression})")
     if style.inline_foreign_keys:
         items.extend(
-            _reference(col.fk, dialect, style)
+            reference_sql(col.fk, dialect, style)
             for col in meta.columns.values()
             if col.fk is not None
         )
@@ -431,27 +439,26 @@ def create_table_statements(
 
     options = style.table_options
     if meta.comment and style.comments == "inline":
-        options += f" COMMENT={_string(meta.comment, style)}"
+        options += f" COMMENT={string_literal(meta.comment, style)}"
     exists = "IF NOT EXISTS " if if_not_exists else ""
     statements.append(f"CREATE TABLE {exists}{table} ({', '.join(items)}){options}")
 
     if style.comments == "statement":
         if meta.comment:
-            statements.append(f"COMMENT ON TABLE {table} IS {_string(meta.comment, style)}")
+            statements.append(f"COMMENT ON TABLE {table} IS {string_literal(meta.comment, style)}")
         for col in meta.columns.values():
             if col.comment:
-                statements.append(
-                    f"COMMENT ON COLUMN {table}.{q(col.column)} IS {_string(col.comment, style)}"
-                )
+                comment = string_literal(col.comment, style)
+                statements.append(f"COMMENT ON COLUMN {table}.{q(col.column)} IS {comment}")
 
     if not style.inline_indexes:
         for index in indexes:
-            statements.append(_create_index(meta, dialect, style, index, if_not_exists))
+            statements.append(create_index_sql(meta, dialect, style, index, if_not_exists))
     return _as_sql(statements, dialect)
 
 
-def _create_index(
-    meta: ModelMeta, dialect: Dialect, style: DdlStyle, index: _IndexDef, if_not_exists: bool
+def create_index_sql(
+    meta: ModelMeta, dialect: Dialect, style: DdlStyle, index: IndexDef, if_not_exists: bool
 ) -> str:
     q = dialect.quote_ident
     name = q(index.name)
@@ -479,9 +486,9 @@ def foreign_key_statements(meta: ModelMeta, dialect: Dialect) -> list[str]:
     for col in meta.columns.values():
         if col.fk is None:
             continue
-        name = dialect.quote_ident(_short(f"fk_{meta.table_name}_{col.column}"))
+        name = dialect.quote_ident(short_name(f"fk_{meta.table_name}_{col.column}"))
         statements.append(
-            f"ALTER TABLE {table} ADD CONSTRAINT {name} {_reference(col.fk, dialect, style)}"
+            f"ALTER TABLE {table} ADD CONSTRAINT {name} {reference_sql(col.fk, dialect, style)}"
         )
     return _as_sql(statements, dialect)
 

@@ -30,17 +30,17 @@ from oxyde.migrations.state import (
 from oxyde.models.indexes import Check, Index
 from oxyde.models.metadata import Column, ForeignKey, ModelMeta
 from oxyde.sql.ddl import (
-    _column_sql,
-    _create_index,
-    _default_sql,
-    _IndexDef,
-    _reference,
-    _short,
-    _string,
+    IndexDef,
+    column_sql,
     column_type,
+    create_index_sql,
     create_table_statements,
     ddl_style,
+    default_sql,
     drop_table_statements,
+    reference_sql,
+    short_name,
+    string_literal,
 )
 from oxyde.sql.dialects.base import Dialect
 
@@ -99,7 +99,7 @@ class AlterDdl:
     # -- rendering helpers -----------------------------------------------------------
 
     def literal(self, value: str) -> str:
-        return _string(value, self.style)
+        return string_literal(value, self.style)
 
     def table_sql(self, table: TableState, name: str | None = None) -> str:
         quoted = self.q(name or table.name)
@@ -149,7 +149,7 @@ class AlterDdl:
         return column_type(self.column(schema, col), self.dialect)
 
     def default_sql(self, schema: SchemaState, col: ColumnState) -> str | None:
-        return _default_sql(self.column(schema, col), self.dialect, self.style)
+        return default_sql(self.column(schema, col), self.dialect, self.style)
 
     def column_def(self, schema: SchemaState, col: ColumnState, *, keys: bool = True) -> str:
         """``"name" TYPE [NOT NULL] [DEFAULT ..] [PRIMARY KEY | UNIQUE]``; without the key
@@ -162,7 +162,7 @@ class AlterDdl:
                 unique=False,
                 db_type=column_type(column, self.dialect),
             )
-        return _column_sql(column, self.dialect, self.style)
+        return column_sql(column, self.dialect, self.style)
 
     def _ref_meta(self, schema: SchemaState, key: str) -> ModelMeta:
         table = schema.tables.get(key)
@@ -184,7 +184,7 @@ class AlterDdl:
 
     def unique_name(self, table_name: str, unique: UniqueState) -> str:
         """The name ``oxyde.sql.ddl`` gives an inline unique constraint."""
-        return _short(f"{table_name}_{'_'.join(unique.columns)}_uniq")
+        return short_name(f"{table_name}_{'_'.join(unique.columns)}_uniq")
 
     def meta(
         self,
@@ -232,8 +232,8 @@ class AlterDdl:
                 f"supported by {self.dialect.name}"
             )
         meta = ModelMeta(model=None, table_name=table.name, schema=table.schema)
-        definition = _IndexDef(ix.name, list(ix.columns), ix.unique, ix.where, ix.method)
-        return _create_index(meta, self.dialect, self.style, definition, if_not_exists)
+        definition = IndexDef(ix.name, list(ix.columns), ix.unique, ix.where, ix.method)
+        return create_index_sql(meta, self.dialect, self.style, definition, if_not_exists)
 
     # -- tables ----------------------------------------------------------------------
 
@@ -324,7 +324,7 @@ class AlterDdl:
     def _add_foreign_key_sql(
         self, schema: SchemaState, table: TableState, fk: ForeignKeyState
     ) -> str:
-        reference = _reference(self.foreign_key(schema, fk), self.dialect, self.style)
+        reference = reference_sql(self.foreign_key(schema, fk), self.dialect, self.style)
         return f"ALTER TABLE {self.table_sql(table)} ADD CONSTRAINT {self.q(fk.name)} {reference}"
 
     def _add_unique_sql(self, table: TableState, unique: UniqueState) -> str:
@@ -447,7 +447,7 @@ class PostgresAlter(AlterDdl):
             statements.append(f"{prefix} {'DROP' if new.nullable else 'SET'} NOT NULL")
         if old.unique != new.unique:
             if new.unique:
-                name = self.q(_short(f"{table.name}_{column}_key"))
+                name = self.q(short_name(f"{table.name}_{column}_key"))
                 statements.append(
                     f"ALTER TABLE {self.table_sql(table)} ADD CONSTRAINT {name} "
                     f"UNIQUE ({self.q(column)})"
@@ -492,7 +492,7 @@ class PostgresAlter(AlterDdl):
         # Values cannot be removed or reordered in place: make a new type, move the
         # columns over through their text, drop the old type. Rows holding a removed
         # value fail the cast, and the migration rolls back.
-        old_name = _short(f"{name}__old")
+        old_name = short_name(f"{name}__old")
         statements = [
             f"ALTER TYPE {self.q(name)} RENAME TO {self.q(old_name)}",
             *self.create_enum(after, name),
@@ -579,7 +579,7 @@ class SqliteAlter(AlterDdl):
         if not renamed and self._same_ddl(before, old, after, new):
             # e.g. a comment or an enum's values: nothing SQLite stores changes
             return []
-        temp = _short(f"_oxyde_new_{new.name}")
+        temp = short_name(f"_oxyde_new_{new.name}")
         # Rendered under the real name (constraint names derive from it), then aimed at
         # the temporary table: only the leading table name changes.
         create = _plain(
