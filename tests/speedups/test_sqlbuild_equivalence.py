@@ -15,35 +15,11 @@ from oxyde.sql import ir as grammar
 from oxyde.sql.dialects import MYSQL, POSTGRES, SQLITE
 from oxyde.sql.dialects.base import Dialect
 from oxyde.sql.ir import Node
+from tests.irkit import col, p, select
 
 pytestmark = pytest.mark.speedups
 
 DIALECTS = [POSTGRES, SQLITE, MYSQL]
-
-T: Node = ("table", "t", None, None, ())
-
-
-def select(
-    src: Node = T,
-    cols: tuple[Any, ...] = (),
-    where: Node | None = None,
-    group_by: tuple[Any, ...] = (),
-    having: Node | None = None,
-    order_by: tuple[Any, ...] = (),
-    limit: Node | None = None,
-    offset: Node | None = None,
-    distinct: bool = False,
-    lock: tuple[Any, ...] | None = None,
-) -> Node:
-    return ("select", src, cols, where, group_by, having, order_by, limit, offset, distinct, lock)
-
-
-def col(name: str, alias: str | None = None) -> Node:
-    return ("col", alias, name)
-
-
-def p(idx: int, kind: str = "any") -> Node:
-    return ("p", kind, idx)
 
 
 # One value list serves every tree below: scalars at 0..5, an IN list at 6, a JSON

@@ -13,43 +13,9 @@ import pytest
 
 from oxyde.sql import MYSQL, render
 from oxyde.sql.ir import Node
+from tests.irkit import col, p, select, sql_helpers
 
-T: Node = ("table", "t", None, None, ())
-
-
-def select(
-    src: Node = T,
-    cols: tuple[Any, ...] = (),
-    where: Node | None = None,
-    group_by: tuple[Any, ...] = (),
-    having: Node | None = None,
-    order_by: tuple[Any, ...] = (),
-    limit: Node | None = None,
-    offset: Node | None = None,
-    distinct: bool = False,
-    lock: tuple[Any, ...] | None = None,
-) -> Node:
-    return ("select", src, cols, where, group_by, having, order_by, limit, offset, distinct, lock)
-
-
-def col(name: str, alias: str | None = None) -> Node:
-    return ("col", alias, name)
-
-
-def p(idx: int, kind: str = "any") -> Node:
-    return ("p", kind, idx)
-
-
-def where(cond: Node, values: list[Any]) -> tuple[str, list[Any]]:
-    sql, params = render(select(where=cond), values, MYSQL)
-    prefix = "SELECT * FROM `t` WHERE "
-    assert sql.startswith(prefix)
-    return sql[len(prefix) :], params
-
-
-def expr(node: Node, values: list[Any]) -> tuple[str, list[Any]]:
-    sql, params = render(select(cols=((node, None),)), values, MYSQL)
-    return sql[len("SELECT ") : -len(" FROM `t`")], params
+where, expr = sql_helpers(MYSQL)
 
 
 STATEMENTS: list[tuple[Node, list[Any], str, list[Any]]] = [
