@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -12,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from pydantic import AwareDatetime
 
 from oxyde import Check, Field, FieldError, IntegrityError, Model
+from tests.integration.models import Everything, Status
 
 
 class UpUser(Model):
@@ -255,38 +254,9 @@ async def test_copy_joins_the_transaction(tables: Any, backend_name: str) -> Non
     ]
 
 
-class UpStatus(enum.StrEnum):
-    ON = "on"
-    OFF = "off"
-
-
-class UpTyped(Model):
-    """One column of every kind, for the COPY path's adapters."""
-
-    id: int | None = Field(default=None, db_pk=True)
-    i: int = 0
-    f: float = 0.0
-    b: bool = False
-    s: str = Field(default="", max_length=100)
-    raw: bytes = b""
-    at: dt.datetime | None = None
-    at_tz: AwareDatetime | None = None
-    day: dt.date | None = None
-    clock: dt.time | None = None
-    span: dt.timedelta | None = None
-    uid: uuid.UUID | None = None
-    price: Decimal | None = Field(default=None, max_digits=12, decimal_places=4)
-    data: dict[str, Any] | None = None
-    tags: list[str] | None = None
-    status: UpStatus | None = None
-
-    class Meta:
-        is_table = True
-        table_name = "up_typed"
-
-
 async def test_large_bulk_create_round_trips_every_type(database: Any, model_tables: Any) -> None:
-    await model_tables(UpTyped)
+    # one column of every kind, for the COPY path's adapters
+    await model_tables(Everything)
     sample: dict[str, Any] = {
         "i": -(2**62), "f": 1.5e-7, "b": True, "s": "h\u00e9llo 'q' \"d\" \\ \t\U0001f389",
         "raw": b"\x00\x01\\N\xff", "at": dt.datetime(2024, 2, 29, 23, 59, 58, 123456),
@@ -295,10 +265,10 @@ async def test_large_bulk_create_round_trips_every_type(database: Any, model_tab
         "span": dt.timedelta(days=3, seconds=7, microseconds=11),
         "uid": uuid.UUID("12345678-1234-5678-1234-567812345678"),
         "price": Decimal("12345678.1234"), "data": {"k": [1, {"n": None}], "\u00fc": "x\ny"},
-        "tags": ["a", "b c", "", "\\N"], "status": UpStatus.ON,
+        "tags": ["a", "b c", "", "\\N"], "status": Status.ARCHIVED,
     }  # fmt: skip
-    objs = [UpTyped(**sample) for _ in range(1200)] + [UpTyped()]
-    await UpTyped.objects.bulk_create(objs)
-    stored = await UpTyped.objects.order_by("id").all()
+    objs = [Everything(**sample) for _ in range(1200)] + [Everything()]
+    await Everything.objects.bulk_create(objs)
+    stored = await Everything.objects.order_by("id").all()
     assert [o.id for o in stored] == [o.id for o in objs]
-    assert stored[0] == objs[0] and stored[-1] == objs[-1] == UpTyped(id=objs[-1].id)
+    assert stored[0] == objs[0] and stored[-1] == objs[-1] == Everything(id=objs[-1].id)
