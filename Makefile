@@ -54,7 +54,7 @@ lint: $(STAMP)
 	echo "+ mypy"; $(VENV)/bin/mypy || status=1; \
 	cython_files=$$(find oxyde -name '*.pyx' -o -name '*.pxd'); \
 	if [ -n "$$cython_files" ]; then \
-	  echo "+ cython-lint"; $(VENV)/bin/cython-lint $$cython_files || status=1; \
+	  echo "+ cython-lint"; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/cython-lint $$cython_files || status=1; \
 	fi; \
 	exit $$status
 

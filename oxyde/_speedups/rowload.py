@@ -9,7 +9,9 @@ Instances are built the way ``BaseModel.model_construct`` builds them (``__dict_
 ``__pydantic_fields_set__``, ``__pydantic_extra__``, ``__pydantic_private__``), from
 values the converters have already turned into the fields' Python types; the result has
 the same observable state ``model_validate`` gives for those values, which the
-equivalence tests check. Models that need real validation never come here.
+equivalence tests check. Models that need real validation never come here. Compiled, the
+fields set of a loaded instance is the plan's frozenset until first read
+(``LazyFieldsSet``), and pydantic's slots are written at their offsets (``_capi.pxd``).
 """
 
 try:
@@ -21,9 +23,11 @@ import datetime as _dt
 import decimal as _decimal
 import enum as _enum
 import struct
+import types as _types
 import uuid as _uuid
 from typing import Any
 
+from pydantic import BaseModel as _BaseModel
 from pydantic_core import PydanticUndefined as _UNDEFINED
 
 if cython.compiled:
@@ -36,18 +40,159 @@ if cython.compiled:
         PyObject_GenericSetDict,
     )
     from cython.cimports.cpython.set import PySet_New  # type: ignore[import-untyped, import-not-found]
-    from cython.cimports.cpython.type import PyType_GenericNew  # type: ignore[import-untyped, import-not-found]
+    from cython.cimports.cpython.type import (  # type: ignore[import-untyped, import-not-found]
+        PyType_GenericNew,
+        PyType_IsSubtype,
+    )
+    from cython.cimports.oxyde._speedups._capi import (  # type: ignore[import-untyped, import-not-found]
+        object_slot_offset,
+        read_slot,
+        replace_slot,
+        slot_is_empty,
+        store_new_slot,
+    )
 
 _object_setattr = object.__setattr__
 _object_new = object.__new__
+
+#: the slots every pydantic instance carries besides ``__dict__``, in the order they are set
+_PYDANTIC_SLOTS = ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
 
 
 def _is_compiled() -> bool:
     return bool(cython.compiled)
 
 
+def _base_slot_offsets() -> tuple[int, ...] | None:
+    """Where ``BaseModel`` keeps its three slots in an instance, or None if they are not
+    plain object slots in this pydantic (then instances are filled through setattr)."""
+    offsets: list[int] = []
+    for name in _PYDANTIC_SLOTS:
+        descr = _BaseModel.__dict__.get(name)
+        if not isinstance(descr, _types.MemberDescriptorType):
+            return None
+        offset = object_slot_offset(descr) if cython.compiled else -1
+        if offset < 0:
+            return None
+        offsets.append(offset)
+    return tuple(offsets)
+
+
+@cython.cclass
+class LazyFieldsSet:
+    """``__pydantic_fields_set__`` for oxyde models while the compiled loader is in use.
+
+    A loaded row's fields set is the same for every row of a result, and most instances
+    never look at theirs, yet a ``set`` per row (made, tracked by the collector, freed) was
+    a sixth of what loading a 10-field row cost. The loader stores the plan's frozenset in
+    the slot instead; the first read through this descriptor swaps in a ``set`` copy of it,
+    which is what every reader (Pydantic's setattr and dump, ``model_fields_set``, copy,
+    pickle, oxyde's relation code) then gets and may change. Writes and deletes go to the
+    slot as with the plain slot descriptor this one stands in front of.
+    """
+
+    slot = cython.declare(object, visibility="readonly")
+    offset = cython.declare(cython.Py_ssize_t, visibility="readonly")
+
+    def __init__(self, slot: Any, offset: int) -> None:
+        self.slot = slot
+        self.offset = offset
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        if cython.compiled:
+            _check_owner(obj)
+            if slot_is_empty(obj, self.offset):
+                raise AttributeError("__pydantic_fields_set__")
+            value = read_slot(obj, self.offset)
+            if type(value) is frozenset:
+                value = PySet_New(value)
+                replace_slot(obj, self.offset, value)
+        else:
+            value = self.slot.__get__(obj, owner)
+            if type(value) is frozenset:
+                value = set(value)
+                self.slot.__set__(obj, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if cython.compiled:
+            _check_owner(obj)
+            replace_slot(obj, self.offset, value)
+        else:
+            self.slot.__set__(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        self.slot.__delete__(obj)
+
+
+@cython.cfunc
+def _check_owner(obj: Any) -> None:
+    # The slot offset is BaseModel's: anything else has other memory there. A subtype
+    # check, not isinstance(): BaseModel's ABCMeta would run its __instancecheck__ on every
+    # read and write of the fields set.
+    if not PyType_IsSubtype(type(obj), _BaseModel):
+        raise TypeError(
+            f"__pydantic_fields_set__ is a BaseModel slot, not one of {type(obj).__name__}"
+        )
+
+
+def lazy_fields_set() -> LazyFieldsSet | None:
+    """The descriptor ``oxyde.Model`` installs as ``__pydantic_fields_set__``, or None
+    where instances are filled through setattr (the pure-Python loader, or a pydantic
+    whose slots are not plain object slots)."""
+    if not cython.compiled or _SLOT_OFFSETS is None:
+        return None
+    return LazyFieldsSet(_BaseModel.__dict__["__pydantic_fields_set__"], _SLOT_OFFSETS[0])
+
+
+#: how load_models fills a class's pydantic slots (cached per class)
+_SLOTS_BY_SETATTR = 0
+_SLOTS_DIRECT = 1
+_SLOTS_DIRECT_LAZY = 2
+
+
+@cython.cfunc
+def _slot_mode(cls: Any) -> cython.int:
+    """Direct slot stores need ``cls`` to be allocated by ``object.__new__`` and to resolve
+    pydantic's slot names to BaseModel's own descriptors, or, for the fields set, to
+    ``LazyFieldsSet`` (then the plan's frozenset is stored as it is)."""
+    known = _slot_modes.get(cls)
+    if known is not None:
+        return known  # type: ignore[no-any-return]
+    mode = _SLOTS_BY_SETATTR
+    if _SLOT_OFFSETS is not None and cls.__new__ is _object_new:
+        fields_set = getattr(cls, "__pydantic_fields_set__", None)
+        if all(
+            getattr(cls, name, None) is _BaseModel.__dict__[name] for name in _PYDANTIC_SLOTS[1:]
+        ):
+            if fields_set is _BaseModel.__dict__["__pydantic_fields_set__"]:
+                mode = _SLOTS_DIRECT
+            elif type(fields_set) is LazyFieldsSet:
+                mode = _SLOTS_DIRECT_LAZY
+    _slot_modes[cls] = mode
+    return mode
+
+
+_slot_modes: dict[Any, int] = {}
+_SLOT_OFFSETS = _base_slot_offsets()
+
+
+@cython.boundscheck(False)
 @cython.wraparound(False)
-@cython.locals(i=cython.Py_ssize_t, n=cython.Py_ssize_t, src=cython.Py_ssize_t, plain=cython.bint)
+@cython.locals(
+    i=cython.Py_ssize_t,
+    n=cython.Py_ssize_t,
+    src=cython.Py_ssize_t,
+    plain=cython.bint,
+    mode=cython.int,
+    simple=cython.bint,
+    width=cython.Py_ssize_t,
+    fs_off=cython.Py_ssize_t,
+    extra_off=cython.Py_ssize_t,
+    private_off=cython.Py_ssize_t,
+)
 def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
     """Build one ``cls`` instance per row.
 
@@ -71,6 +216,22 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
     # A model without its own __new__ is only allocated: object.__new__ would also lay
     # out an instance-attribute area that the __dict__ set below replaces at once.
     plain = new is _object_new
+    mode = _SLOTS_BY_SETATTR
+    fs_off = extra_off = private_off = -1
+    if cython.compiled and plain:
+        mode = _slot_mode(cls)
+        if mode != _SLOTS_BY_SETATTR:
+            fs_off, extra_off, private_off = _SLOT_OFFSETS  # type: ignore[misc]
+    # Every field read straight from the row, unconverted: the common case of a driver
+    # that returns the fields' Python types takes the shortest loop.
+    simple = True
+    width = 0  # the row length the sources need: checked per row, as items are unchecked
+    for i in range(n):
+        src = sources[i]
+        if src < 0 or convs[i] is not None:
+            simple = False
+        if src >= width:
+            width = src + 1
     # Every row's dict has the same keys: copying one sized for them skips the resizes
     # of growing a dict one key at a time.
     template: dict[str, Any] = plan[6] if len(plan) > 6 else dict.fromkeys(names)
@@ -78,26 +239,42 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
     for row in rows:
         # drivers return tuples; typed, a column is read without a generic item lookup
         values: tuple[Any, ...] = row if type(row) is tuple else tuple(row)
+        if len(values) < width:
+            raise ValueError(f"a row of {len(values)} values for {width} columns")
         d: dict[str, Any] = PyDict_Copy(template) if cython.compiled else {}
-        for i in range(n):
-            src = sources[i]
-            if src >= 0:
-                value = values[src]
-                conv = convs[i]
-                if conv is not None and value is not None:
-                    value = conv(value)
-            elif src == -1:
-                value = defaults[i]
-            else:
-                value = defaults[i]()
-            d[names[i]] = value
+        if simple:
+            for i in range(n):
+                src = sources[i]
+                d[names[i]] = values[src]
+        else:
+            for i in range(n):
+                src = sources[i]
+                if src >= 0:
+                    value = values[src]
+                    conv = convs[i]
+                    if conv is not None and value is not None:
+                        value = conv(value)
+                elif src == -1:
+                    value = defaults[i]
+                else:
+                    value = defaults[i]()
+                d[names[i]] = value
         state = None if private is None else _private_values(private)
         if cython.compiled:
             obj = PyType_GenericNew(cls, (), None) if plain else new(cls)
             PyObject_GenericSetDict(obj, d, cython.NULL)
-            PyObject_GenericSetAttr(obj, "__pydantic_fields_set__", PySet_New(fields_set))
-            PyObject_GenericSetAttr(obj, "__pydantic_extra__", None)
-            PyObject_GenericSetAttr(obj, "__pydantic_private__", state)
+            if mode == _SLOTS_DIRECT_LAZY:
+                store_new_slot(obj, fs_off, fields_set)
+                store_new_slot(obj, extra_off, None)
+                store_new_slot(obj, private_off, state)
+            elif mode == _SLOTS_DIRECT:
+                store_new_slot(obj, fs_off, PySet_New(fields_set))
+                store_new_slot(obj, extra_off, None)
+                store_new_slot(obj, private_off, state)
+            else:
+                PyObject_GenericSetAttr(obj, "__pydantic_fields_set__", PySet_New(fields_set))
+                PyObject_GenericSetAttr(obj, "__pydantic_extra__", None)
+                PyObject_GenericSetAttr(obj, "__pydantic_private__", state)
         else:
             obj = new(cls)
             _object_setattr(obj, "__dict__", d)

@@ -20,6 +20,7 @@ from pydantic._internal._model_construction import build_lenient_weakvaluedict
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from oxyde import _impl
 from oxyde.exceptions import RelationNotLoadedError
 from oxyde.models import registry
 from oxyde.models.field import DbFieldOptions, check_db_options, db_options_of
@@ -430,3 +431,12 @@ class Model(pydantic.BaseModel, metaclass=OxydeModelMetaclass):
 
     async def post_delete(self) -> None:
         """Runs after ``delete()`` removed the row."""
+
+
+# The compiled row loader gives every instance of a result its plan's frozenset as fields
+# set and leaves the per-instance ``set`` to the first reader (oxyde/_speedups/rowload.py,
+# LazyFieldsSet). Set after the class is built: Pydantic's metaclass keeps its own slot names
+# out of a model's namespace. None where instances get a real set from the start.
+_lazy_fields_set = _impl.rowload.lazy_fields_set()
+if _lazy_fields_set is not None:
+    type.__setattr__(Model, "__pydantic_fields_set__", _lazy_fields_set)

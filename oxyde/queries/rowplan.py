@@ -153,8 +153,8 @@ def load_models(meta: ModelMeta, dialect: Dialect, rows: list[Any]) -> list[Any]
     plan = model_plan(meta, dialect)
     if len(rows) < PAUSE_GC_ROWS or not gc.isenabled():
         return _impl.rowload.load_models(meta.model, plan, rows)
-    # Every instance, and its fields set, is a new GC-tracked object kept alive by the
-    # result: while a large result is built the collector would keep traversing the
+    # Every instance (and, loaded in pure Python, its fields set) is a new GC-tracked
+    # object kept alive by the result: while a large result is built the collector would keep traversing the
     # growing young generation and set off full collections: about 40% of the time to
     # load the 20,000 joined rows of the benchmark's join_simple. None of these objects
     # can be garbage yet.

@@ -6,10 +6,11 @@ Both implementations; ``rowplan.load_models`` also leaves the garbage collector 
 
 from __future__ import annotations
 
+import copy
 import gc
 import pickle
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -137,3 +138,54 @@ def test_large_results_leave_the_collector_as_they_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_each_instance_reads_a_fields_set_of_its_own(impls: Any) -> None:
+    # The compiled loader shares the plan's frozenset and hands out a set on first read
+    # (rowload.LazyFieldsSet); every way in must see a mutable set of this instance only.
+    validated = RiItem.model_validate({"id": 1, "name": "a", "qty": 2, "tags": ["x"]})
+    for load_models in loaders(impls):
+        dumped, read, copied, untouched = load(load_models, RiItem, ROWS * 2)
+        assert dumped.model_dump(exclude_unset=True) == validated.model_dump(exclude_unset=True)
+        fields_set = read.model_fields_set
+        assert type(fields_set) is set and fields_set == {"id", "name", "qty", "tags"}
+        assert read.model_fields_set is fields_set is read.__pydantic_fields_set__
+        fields_set.discard("qty")
+        clone = copy.copy(copied)
+        clone.model_fields_set.discard("name")
+        assert (
+            copied.model_fields_set == untouched.model_fields_set == {"id", "name", "qty", "tags"}
+        )
+        assert pickle.loads(pickle.dumps(untouched)).model_fields_set == untouched.model_fields_set
+
+
+def test_the_fields_set_descriptor_refuses_objects_of_other_layouts() -> None:
+    descriptor = Model.__dict__.get("__pydantic_fields_set__")
+    if descriptor is None:
+        pytest.skip("instances of this implementation carry a plain fields set")
+    stranger = SimpleNamespace(x=1)
+    with pytest.raises(TypeError, match="BaseModel slot"):
+        descriptor.__get__(stranger, SimpleNamespace)
+    with pytest.raises(TypeError, match="BaseModel slot"):
+        descriptor.__set__(stranger, {"x"})
+    assert stranger.x == 1
+    item = RiItem(name="n")
+    descriptor.__set__(item, {"name"})
+    assert descriptor.__get__(item, RiItem) == item.model_fields_set == {"name"}
+
+
+def test_both_fields_set_descriptors_swap_a_frozenset_for_a_set(impls: Any) -> None:
+    from pydantic import BaseModel
+
+    slot = BaseModel.__dict__["__pydantic_fields_set__"]
+    for module in impls("rowload"):
+        offset = module._SLOT_OFFSETS[0] if module._SLOT_OFFSETS else -1
+        descriptor = module.LazyFieldsSet(slot, offset)
+        item = RiItem(name="n")
+        slot.__set__(item, frozenset({"name", "qty"}))
+        first = descriptor.__get__(item, RiItem)
+        assert type(first) is set and first == {"name", "qty"}
+        assert slot.__get__(item, RiItem) is first is descriptor.__get__(item, RiItem)
+        descriptor.__delete__(item)
+        with pytest.raises(AttributeError):
+            descriptor.__get__(item, RiItem)
