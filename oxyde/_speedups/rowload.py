@@ -285,6 +285,21 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
     return out
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.locals(i=cython.Py_ssize_t)
+def attach(parents: list[Any], name: str, children: list[Any]) -> None:
+    """``parents[i].<name> = children[i]`` for every parent that is not None, straight into
+    the instance's ``__dict__`` (the relation was counted as set when the parent loaded)."""
+    if len(parents) != len(children):
+        raise ValueError(f"{len(parents)} parents for {len(children)} related rows")
+    for i in range(len(parents)):
+        parent = parents[i]
+        if parent is not None:
+            d: dict[str, Any] = parent.__dict__
+            d[name] = children[i]
+
+
 def _private_values(private: tuple[Any, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, attr in private:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import decimal
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
+import functools
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from oxyde import _impl
@@ -39,6 +40,7 @@ from oxyde.queries.resolve import (
     null_guarded,
 )
 from oxyde.queries.rowplan import column_converter, kind_converter, load_models
+from oxyde.queries.slices import load_in_slices
 from oxyde.sql.dialects.base import Dialect
 
 if TYPE_CHECKING:
@@ -453,13 +455,7 @@ class Query(Generic[M]):
             node, values = self._select_ir(cols, limit=limit)
             rows = await _ex.fetch(ex, node, values)
             if mode in (None, "models"):
-                if fields is None:
-                    if self._related:
-                        items = _load_joined(self._meta, self._related, dialect, rows)
-                    else:
-                        items = load_models(self._meta, dialect, rows)
-                else:
-                    items = _load_partial(self._meta, dialect, fields, rows)
+                items = await load_in_slices(self._model_loader(dialect), rows)
                 if self._agg is not None:
                     _annotated.attach(self, items, rows, dialect)
                 if self._prefetch:
@@ -479,6 +475,16 @@ class Query(Generic[M]):
         columns = [f[2] for f in fields]
         effective = mode or self._mode
         return _shape(effective, names, columns, dialect, rows, self._flat and mode is None)
+
+    def _model_loader(self, dialect: Dialect) -> Callable[[list[Any]], list[Any]]:
+        """rows -> instances for this query's columns (the whole model, its joins, or a
+        ``select()`` projection)."""
+        fields = self._fields
+        if fields is not None:
+            return functools.partial(_load_partial, self._meta, dialect, fields)
+        if self._related:
+            return functools.partial(_load_joined, self._meta, self._related, dialect)
+        return functools.partial(load_models, self._meta, dialect)
 
     async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> Any:
         """The one row matching; ``NotFoundError`` or ``MultipleObjectsReturned`` otherwise."""
@@ -674,12 +680,8 @@ class Query(Generic[M]):
         stream = ex.stream(sql, params, chunk_size=chunk_size)
         async with contextlib.aclosing(cast("AsyncGenerator[list[Any], None]", stream)) as chunks:
             async for chunk in chunks:
-                if fields is None and self._related:
-                    items = _load_joined(self._meta, self._related, dialect, chunk)
-                elif fields is None:
-                    items = load_models(self._meta, dialect, chunk)
-                elif self._mode == "models":
-                    items = _load_partial(self._meta, dialect, fields, chunk)
+                if fields is None or self._mode == "models":
+                    items = await load_in_slices(self._model_loader(dialect), chunk)
                 else:
                     items = _shape(
                         self._mode,
@@ -966,28 +968,32 @@ def _join_path(scope: Scope, path: str) -> list[Join]:
 def _load_joined(
     meta: ModelMeta, related: tuple[Join, ...], dialect: Dialect, rows: list[Any]
 ) -> list[Any]:
-    """Split each joined row into the model and its related models, and link them."""
-    width = len(meta.columns)
-    base = load_models(meta, dialect, [row[:width] for row in rows])
+    """Split each joined row into the model and its related models, and link them.
+
+    Each model reads its own columns of the joined row in place (a plan with an offset),
+    and is loaded with the relations joined below it already counted as set.
+    """
+    below: dict[str, tuple[str, ...]] = {}
+    for join in related:
+        parent_path, _, name = join.path.rpartition("__")
+        below[parent_path] = (*below.get(parent_path, ()), name)
+    base = load_models(meta, dialect, rows, 0, below.get("", ()))
     loaded: dict[str, list[Any]] = {"": base}
-    start = width
+    start = len(meta.columns)
     for join in related:
         jm = join.meta
-        end = start + len(jm.columns)
         pk_pos = start + list(jm.columns).index(jm.pk.name) if jm.pk is not None else start
-        present = [row[pk_pos] is not None for row in rows]
-        instances = load_models(
-            jm, dialect, [row[start:end] for row, ok in zip(rows, present, strict=True) if ok]
-        )
-        it = iter(instances)
-        column = [next(it) if ok else None for ok in present]
+        present = [row for row in rows if row[pk_pos] is not None]
+        instances = load_models(jm, dialect, present, start, below.get(join.path, ()))
+        if len(present) == len(rows):
+            column = instances
+        else:
+            it = iter(instances)
+            column = [next(it) if row[pk_pos] is not None else None for row in rows]
         loaded[join.path] = column
         parent_path, _, name = join.path.rpartition("__")
-        for parent, child in zip(loaded[parent_path], column, strict=True):
-            if parent is not None:
-                parent.__dict__[name] = child
-                parent.__pydantic_fields_set__.add(name)
-        start = end
+        _impl.rowload.attach(loaded[parent_path], name, column)
+        start += len(jm.columns)
     return base
 
 

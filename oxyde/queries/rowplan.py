@@ -30,7 +30,7 @@ _PLAIN_ITEMS = frozenset({"int", "float", "str", "bool", "any", None})
 # keyed by the objects themselves (identity-hashed), so a redefined model never hits a
 # stale entry of an old one
 _converters: dict[tuple[Column, Dialect], Converter] = {}
-_model_plans: dict[tuple[ModelMeta, Dialect], tuple[Any, ...]] = {}
+_model_plans: dict[tuple[ModelMeta, Dialect, int, tuple[str, ...]], tuple[Any, ...]] = {}
 
 
 @lru_cache(maxsize=256)
@@ -77,10 +77,14 @@ def _chain(first: Converter, second: Callable[[Any], Any]) -> Callable[[Any], An
     return convert
 
 
-def model_plan(meta: ModelMeta, dialect: Dialect) -> tuple[Any, ...]:
+def model_plan(
+    meta: ModelMeta, dialect: Dialect, offset: int = 0, loaded: tuple[str, ...] = ()
+) -> tuple[Any, ...]:
     """The ``rowload.load_models`` plan for rows holding every stored column of ``meta``
-    in ``meta.columns`` order."""
-    key = (meta, dialect)
+    in ``meta.columns`` order, from index ``offset`` on (a model further right in a joined
+    row). ``loaded`` names relations the caller fills in afterwards (``join()``): they
+    count as set, as on an instance whose relation was assigned."""
+    key = (meta, dialect, offset, loaded)
     plan = _model_plans.get(key)
     if plan is not None:
         return plan
@@ -98,7 +102,7 @@ def model_plan(meta: ModelMeta, dialect: Dialect) -> tuple[Any, ...]:
             continue
         names.append(name)
         if name in positions:
-            sources.append(positions[name])
+            sources.append(offset + positions[name])
             convs.append(column_converter(meta.columns[name], dialect))
             defaults.append(None)
         elif info.default_factory is not None:
@@ -124,7 +128,7 @@ def model_plan(meta: ModelMeta, dialect: Dialect) -> tuple[Any, ...]:
         tuple(sources),
         tuple(convs),
         tuple(defaults),
-        frozenset(meta.columns),
+        frozenset(meta.columns).union(loaded),
         private,
         dict.fromkeys(names),
     )
@@ -145,19 +149,34 @@ def _copier(value: Any) -> Callable[[], Any]:
 PAUSE_GC_ROWS = 100
 
 
-def load_models(meta: ModelMeta, dialect: Dialect, rows: list[Any]) -> list[Any]:
+def load_models(
+    meta: ModelMeta,
+    dialect: Dialect,
+    rows: list[Any],
+    offset: int = 0,
+    loaded: tuple[str, ...] = (),
+) -> list[Any]:
+    """One ``meta.model`` instance per row, from the row's columns at ``offset`` on;
+    ``loaded`` as in ``model_plan``."""
     if not rows:
         return []
     if meta.needs_validation:
-        return _validated(meta, dialect, rows)
-    plan = model_plan(meta, dialect)
+        if offset:
+            end = offset + len(meta.columns)
+            rows = [row[offset:end] for row in rows]
+        instances = _validated(meta, dialect, rows)
+        if loaded:
+            for instance in instances:
+                instance.__pydantic_fields_set__.update(loaded)
+        return instances
+    plan = model_plan(meta, dialect, offset, loaded)
     if len(rows) < PAUSE_GC_ROWS or not gc.isenabled():
         return _impl.rowload.load_models(meta.model, plan, rows)
     # Every instance (and, loaded in pure Python, its fields set) is a new GC-tracked
-    # object kept alive by the result: while a large result is built the collector would keep traversing the
-    # growing young generation and set off full collections: about 40% of the time to
-    # load the 20,000 joined rows of the benchmark's join_simple. None of these objects
-    # can be garbage yet.
+    # object kept alive by the result: while a large result is built the collector would
+    # keep traversing the growing young generation and set off full collections: about
+    # 40% of the time to load the 20,000 joined rows of the benchmark's join_simple. None
+    # of these objects can be garbage yet.
     gc.disable()
     try:
         return _impl.rowload.load_models(meta.model, plan, rows)

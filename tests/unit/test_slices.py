@@ -1,0 +1,77 @@
+"""``load_in_slices``: large results are loaded in slices with other tasks let in between,
+and give exactly what one call would."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from oxyde.queries import slices
+
+
+def double(rows: list[Any]) -> list[Any]:
+    return [r * 2 for r in rows]
+
+
+async def test_a_small_result_is_one_call_without_an_await() -> None:
+    calls: list[int] = []
+
+    def load(rows: list[Any]) -> list[Any]:
+        calls.append(len(rows))
+        return double(rows)
+
+    rows = list(range(slices.FIRST_SLICE))
+    assert await slices.load_in_slices(load, rows) == double(rows)
+    assert calls == [slices.FIRST_SLICE]
+
+
+async def test_a_large_result_lets_other_tasks_run_and_keeps_its_order() -> None:
+    ticks = 0
+
+    async def other() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    def slow(rows: list[Any]) -> list[Any]:
+        time.sleep(len(rows) * 2e-6)  # about 2 ms per 1,000 rows, like loading models
+        return double(rows)
+
+    rows = list(range(30_000))
+    task = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    started = ticks
+    try:
+        assert await slices.load_in_slices(slow, rows) == double(rows)
+    finally:
+        task.cancel()
+    assert ticks - started >= 5
+
+
+async def test_slices_follow_the_time_each_one_took() -> None:
+    sizes: list[int] = []
+
+    def load(rows: list[Any]) -> list[Any]:
+        sizes.append(len(rows))
+        time.sleep(len(rows) * 1e-5)  # 10 us a row: slices shrink toward ~200 rows
+        return rows
+
+    rows = list(range(5_000))
+    assert await slices.load_in_slices(load, rows) == rows
+    assert sizes[0] == slices.FIRST_SLICE
+    assert max(sizes[1:]) < slices.FIRST_SLICE // 2
+    assert min(sizes) >= slices.MIN_SLICE or sizes[-1] < slices.MIN_SLICE
+
+
+async def test_an_error_in_a_slice_propagates() -> None:
+    def load(rows: list[Any]) -> list[Any]:
+        if rows[-1] >= 5_000:
+            raise ValueError("bad row")
+        return rows
+
+    with pytest.raises(ValueError, match="bad row"):
+        await slices.load_in_slices(load, list(range(10_000)))
