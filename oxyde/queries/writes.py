@@ -33,17 +33,36 @@ _MAX_PARAMS = 30000
 
 
 def _insert_columns(meta: ModelMeta, instance: Any) -> list[Column]:
+    """The columns an INSERT of ``instance`` sends: all but an unset auto-increment key
+    and the columns with a database default the instance did not set."""
     data = instance.__dict__
+    omissible = _omissible_columns(meta)
+    if not omissible:
+        return list(meta.columns.values())
     fields_set = instance.__pydantic_fields_set__
     cols = []
     for column in meta.columns.values():
-        value = data.get(column.name)
-        if column.auto_increment and value is None:
-            continue
-        if column.db_default is not None and column.name not in fields_set:
-            continue
+        if column in omissible:
+            if column.auto_increment and data.get(column.name) is None:
+                continue
+            if column.db_default is not None and column.name not in fields_set:
+                continue
         cols.append(column)
     return cols
+
+
+_omissible: dict[ModelMeta, frozenset[Column]] = {}
+
+
+def _omissible_columns(meta: ModelMeta) -> frozenset[Column]:
+    """The columns an INSERT may leave out (auto-increment or with a database default)."""
+    found = _omissible.get(meta)
+    if found is None:
+        found = frozenset(
+            c for c in meta.columns.values() if c.auto_increment or c.db_default is not None
+        )
+        _omissible[meta] = found
+    return found
 
 
 def _sync_fk_ids(meta: ModelMeta, instance: Any) -> None:
@@ -78,12 +97,19 @@ def _all_columns(meta: ModelMeta) -> tuple[str, ...]:
 
 def _apply_row(meta: ModelMeta, ex: Executor, instance: Any, row: Any) -> None:
     """Copy a RETURNING row (every column, in meta order) onto the instance."""
-    data = instance.__dict__
+    _apply_rows(meta, ex, [instance], [row])
+
+
+def _apply_rows(meta: ModelMeta, ex: Executor, instances: list[Any], rows: list[Any]) -> None:
+    """``_apply_row`` for each instance and its row, converters looked up once."""
     dialect = ex.dialect
-    for column, value in zip(meta.columns.values(), row, strict=True):
-        conv = column_converter(column, dialect)
-        data[column.name] = conv(value) if conv is not None and value is not None else value
-    instance.__pydantic_fields_set__.update(meta.columns)
+    names = tuple(meta.columns)
+    convs = tuple(column_converter(c, dialect) for c in meta.columns.values())
+    for instance, row in zip(instances, rows, strict=True):
+        data = instance.__dict__
+        for name, conv, value in zip(names, convs, row, strict=True):
+            data[name] = conv(value) if conv is not None and value is not None else value
+        instance.__pydantic_fields_set__.update(names)
 
 
 async def insert_instance(ex: Executor, meta: ModelMeta, instance: Any) -> None:
@@ -229,8 +255,7 @@ async def _insert_batch(
     if dialect.supports_returning("insert"):
         node = _insert_node(meta, cols, len(members), _all_columns(meta))
         rows = await _ex.fetch(ex, node, values, write=True)
-        for instance, row in zip(members, rows, strict=True):
-            _apply_row(meta, ex, instance, row)
+        _apply_rows(meta, ex, members, rows)
         return
     node = _insert_node(meta, cols, len(members), None)
     rows = await _ex.fetch(ex, node, values, write=True)

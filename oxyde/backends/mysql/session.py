@@ -111,10 +111,28 @@ class Session:
         if query[:1] in _TX_FIRST_BYTES and _TX_CONTROL.match(query):
             self.dirty = True
         literal = raw.literal
-        # Formatting always runs, even without values, so ``%%`` means ``%`` in every
-        # statement (the "format" placeholder style).
+        string_literal = raw.string_literal
+        encoding = raw.encoding
+        # mysqlclient's literal() per value is a Python method with a chain of isinstance
+        # checks; ints, strings and NULLs (most values) are spelled here the way it spells
+        # them (str(int), its C string_literal on the connection's encoding, NULL), the
+        # rest still go through it. A 100-row INSERT binds 600 values.
+        out: list[bytes] = []
+        append = out.append
         try:
-            return query % tuple([literal(v) for v in params])
+            for v in params:
+                t = type(v)
+                if t is int:
+                    append(b"%d" % v)
+                elif t is str:
+                    append(string_literal(v.encode(encoding)))
+                elif v is None:
+                    append(b"NULL")
+                else:
+                    append(literal(v))
+            # Formatting always runs, even without values, so ``%%`` means ``%`` in every
+            # statement (the "format" placeholder style).
+            return query % tuple(out)
         except (TypeError, ValueError) as exc:
             raise OperationalError(f"cannot bind {len(params)} parameter(s): {exc}") from exc
 
