@@ -44,6 +44,25 @@ __all__ = ["Model", "OxydeModelMetaclass"]
 _NO_OPTIONS = DbFieldOptions()
 
 
+def _module_names(module_name: str) -> dict[str, Any]:
+    """The globals of the module whose ``class`` statement is running.
+
+    Usually ``sys.modules`` has it. A module executed without being registered there
+    (``importlib.util.module_from_spec`` + ``exec_module``, ``exec`` of a file) is only
+    reachable as the globals of the frame running the class statement; without them an
+    annotation such as ``datetime | None`` would look like a reference to a model.
+    """
+    module = sys.modules.get(module_name)
+    if module is not None:
+        return dict(vars(module))
+    frame: Any = sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals.get("__name__") == module_name:
+            return dict(frame.f_globals)
+        frame = frame.f_back
+    return {}
+
+
 def _caller_locals(depth: int) -> dict[str, Any] | None:
     """Locals of the frame running the ``class`` statement, as Pydantic records them.
 
@@ -297,8 +316,7 @@ class OxydeModelMetaclass(PydanticModelMetaclass):
         meta = namespace.pop("Meta", None)
         options = parse_meta(meta, cls_name)
         state = _inherited_state(bases, options)
-        module = sys.modules.get(str(namespace.get("__module__")))
-        names: dict[str, Any] = dict(vars(module)) if module is not None else {}
+        names = _module_names(str(namespace.get("__module__")))
         names.update(registry.unpack_namespace(parent))
         # The class's own name means the class, even if an older one is still bound.
         names.pop(cls_name, None)

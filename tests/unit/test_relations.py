@@ -7,6 +7,7 @@ import textwrap
 import types
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import pydantic
@@ -672,3 +673,41 @@ def test_m2m_through_model_must_link_both_sides() -> None:
 
             class Meta:
                 is_table = True
+
+
+def test_a_module_run_without_registering_it_resolves_its_names(module_name: str) -> None:
+    # importlib's module_from_spec + exec_module (or exec of a file) leaves the module out
+    # of sys.modules: ``datetime`` must still be the class, not a model named "datetime".
+    module = types.ModuleType(module_name)
+    source = f"""
+        from __future__ import annotations
+        from datetime import datetime
+        from oxyde import Field, Model
+
+        class Owner(Model):
+            id: int | None = Field(default=None, db_pk=True)
+            seen: datetime | None = None
+
+            class Meta:
+                is_table = True
+                table_name = "{module_name}_owner"
+
+        class Pet(Model):
+            id: int | None = Field(default=None, db_pk=True)
+            owner: Owner | None = Field(default=None, db_on_delete="CASCADE")
+
+            class Meta:
+                is_table = True
+                table_name = "{module_name}_pet"
+
+        Owner.model_rebuild()
+        Pet.model_rebuild()
+    """
+    exec(textwrap.dedent(source), module.__dict__)
+    assert module_name not in sys.modules
+    owner, pet = module.Owner, module.Pet
+    assert list(owner.model_fields) == ["id", "seen"]
+    assert list(pet.model_fields) == ["id", "owner", "owner_id"]
+    when = datetime(2024, 1, 2, 3, 4)
+    assert owner(seen=when.isoformat()).seen == when
+    assert pet(owner_id=3).owner_id == 3
