@@ -300,6 +300,36 @@ def attach(parents: list[Any], name: str, children: list[Any]) -> None:
             d[name] = children[i]
 
 
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.locals(i=cython.Py_ssize_t, fs_off=cython.Py_ssize_t)
+def mark_set(instances: list[Any], name: str) -> None:
+    """Add ``name`` to the fields set of every instance.
+
+    An instance still holding its plan's shared frozenset (never read, see
+    ``LazyFieldsSet``) gets another shared frozenset with ``name`` in it, made once per
+    distinct set, rather than a ``set`` of its own made on the spot.
+    """
+    fs_off = _SLOT_OFFSETS[0] if _SLOT_OFFSETS is not None else -1
+    extended: dict[Any, Any] = {}
+    for i in range(len(instances)):
+        instance = instances[i]
+        if (
+            cython.compiled
+            and _slot_mode(type(instance)) == _SLOTS_DIRECT_LAZY
+            and not slot_is_empty(instance, fs_off)
+        ):
+            shared = read_slot(instance, fs_off)
+            if type(shared) is frozenset:
+                wider = extended.get(shared)
+                if wider is None:
+                    wider = shared | {name}
+                    extended[shared] = wider
+                replace_slot(instance, fs_off, wider)
+                continue
+        instance.__pydantic_fields_set__.add(name)
+
+
 def _private_values(private: tuple[Any, ...]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, attr in private:

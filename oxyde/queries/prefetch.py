@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from oxyde.exceptions import FieldLookupError, ManagerError
 from oxyde.models.metadata import ForeignKey, ModelMeta, ReverseRelation
-from oxyde.queries.relations import set_relation
+from oxyde.queries.relations import set_relations
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
@@ -179,9 +179,11 @@ async def _load_forward(
         if keys:
             rows = await _fetch_in(ex, node.target.model, fk.target_field, keys, [])
             found = {row.__dict__[fk.target_field]: row for row in rows}
+        values = []
         for parent in missing:
             key = parent.__dict__.get(fk.field_name)
-            set_relation(parent, fk.name, None if key is None else found.get(key))
+            values.append(None if key is None else found.get(key))
+        set_relations(missing, fk.name, values)
     related: dict[int, Any] = {}
     for parent in parents:
         value = parent.__dict__[fk.name]
@@ -202,9 +204,9 @@ async def _load_reverse(
         rows = await _fetch_in(ex, node.target.model, fk.field_name, keys, _ordering(node.target))
         for row in rows:
             groups.setdefault(row.__dict__[fk.field_name], []).append(row)
-    for parent in parents:
-        key = parent.__dict__.get(fk.target_field)
-        set_relation(parent, relation.name, list(groups.get(key, ())))
+    field = fk.target_field
+    values = [list(groups.get(parent.__dict__.get(field), ())) for parent in parents]
+    set_relations(parents, relation.name, values)
     return rows
 
 
@@ -234,9 +236,9 @@ async def _load_m2m(
                 continue
             item = targets.setdefault(item.__dict__[target.target_field], item)
             groups.setdefault(link.__dict__[source.field_name], []).append(item)
-    for parent in parents:
-        key = parent.__dict__.get(source.target_field)
-        set_relation(parent, relation.name, list(groups.get(key, ())))
+    field = source.target_field
+    values = [list(groups.get(parent.__dict__.get(field), ())) for parent in parents]
+    set_relations(parents, relation.name, values)
     return list(targets.values())
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from oxyde import _impl
 from oxyde.models.metadata import ModelMeta
 
 _names: dict[ModelMeta, frozenset[str]] = {}
@@ -55,4 +56,11 @@ def set_relation(instance: Any, name: str, value: Any) -> None:
     instance.__pydantic_fields_set__.add(name)
 
 
-__all__ = ["forget_relations", "is_loaded", "relation_names", "set_relation"]
+def set_relations(instances: list[Any], name: str, values: list[Any]) -> None:
+    """``set_relation(instances[i], name, values[i])`` for each instance (``prefetch``)."""
+    rowload = _impl.rowload
+    rowload.attach(instances, name, values)
+    rowload.mark_set(instances, name)
+
+
+__all__ = ["forget_relations", "is_loaded", "relation_names", "set_relation", "set_relations"]

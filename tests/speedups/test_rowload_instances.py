@@ -189,3 +189,17 @@ def test_both_fields_set_descriptors_swap_a_frozenset_for_a_set(impls: Any) -> N
         descriptor.__delete__(item)
         with pytest.raises(AttributeError):
             descriptor.__get__(item, RiItem)
+
+
+def test_mark_set_adds_a_name_to_every_fields_set_and_keeps_them_apart(impls: Any) -> None:
+    for module in impls("rowload"):
+        for load_models in loaders(impls):
+            fresh, read, other = load(load_models, RiItem, [*ROWS, (3, "c", 4, "[]")])
+            before = read.model_fields_set  # this one holds a set of its own already
+            module.mark_set([fresh, read, other], "extra_name")
+            assert read.model_fields_set is before
+            for item in (fresh, read, other):
+                assert item.model_fields_set == {"id", "name", "qty", "tags", "extra_name"}
+                assert type(item.model_fields_set) is set
+            fresh.model_fields_set.discard("qty")
+            assert "qty" in other.model_fields_set
