@@ -263,12 +263,10 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
         if cython.compiled:
             obj = PyType_GenericNew(cls, (), None) if plain else new(cls)
             PyObject_GenericSetDict(obj, d, cython.NULL)
-            if mode == _SLOTS_DIRECT_LAZY:
-                store_new_slot(obj, fs_off, fields_set)
-                store_new_slot(obj, extra_off, None)
-                store_new_slot(obj, private_off, state)
-            elif mode == _SLOTS_DIRECT:
-                store_new_slot(obj, fs_off, PySet_New(fields_set))
+            if mode != _SLOTS_BY_SETATTR:
+                # LazyFieldsSet in front of the slot: the shared frozenset is enough
+                lazy = mode == _SLOTS_DIRECT_LAZY
+                store_new_slot(obj, fs_off, fields_set if lazy else PySet_New(fields_set))
                 store_new_slot(obj, extra_off, None)
                 store_new_slot(obj, private_off, state)
             else:

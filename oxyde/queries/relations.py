@@ -50,17 +50,12 @@ def forget_relations(meta: ModelMeta, instances: Iterable[Any]) -> None:
             fields_set.discard(name)
 
 
-def set_relation(instance: Any, name: str, value: Any) -> None:
-    """Fill a relation field of a loaded instance (``join``/``prefetch``)."""
-    instance.__dict__[name] = value
-    instance.__pydantic_fields_set__.add(name)
-
-
 def set_relations(instances: list[Any], name: str, values: list[Any]) -> None:
-    """``set_relation(instances[i], name, values[i])`` for each instance (``prefetch``)."""
+    """Fill the relation ``name`` of loaded instances (``prefetch``): ``values[i]`` goes
+    into ``instances[i].__dict__`` and ``name`` into its fields set."""
     rowload = _impl.rowload
     rowload.attach(instances, name, values)
     rowload.mark_set(instances, name)
 
 
-__all__ = ["forget_relations", "is_loaded", "relation_names", "set_relation", "set_relations"]
+__all__ = ["forget_relations", "is_loaded", "relation_names", "set_relations"]
