@@ -9,6 +9,7 @@ PYTHON ?= python3
 EXTRAS ?= postgres,mysql,dev
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
+REGRESS_ARGS ?=
 
 VENV := .venv
 VENV_PY := $(VENV)/bin/python
@@ -32,13 +33,14 @@ MISSING_EXTENSIONS := $(strip $(foreach src,$(SPEEDUP_SOURCES),$(if $(wildcard $
 endif
 BUILD_FLAGS := $(INSTALL_ENV) OXYDE_DEBUG_BUILD=$(OXYDE_DEBUG_BUILD) EXTRAS=$(EXTRAS)
 
-.PHONY: help demo test lint bench install system-deps clean distclean FORCE
+.PHONY: help demo test lint bench bench-check install system-deps clean distclean FORCE
 
 help:
 	@echo "make demo    run examples/demo.py (creates .venv and builds oxyde first)"
 	@echo "make test    run pytest; PYTEST_ARGS='...' picks tests, OXYDE_IMPL=c|python|auto"
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make bench   run bench/run.py with BENCH_ARGS"
+	@echo "make bench-check  quick run; fail if a ratio to the raw drivers fell >25% below bench/baseline.json"
 	@echo "make clean   remove build output (distclean also removes .venv)"
 
 demo: $(STAMP)
@@ -60,6 +62,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV_PY) bench/run.py $(BENCH_ARGS)
+
+# Ratios, not times: see bench/regress.py. REGRESS_ARGS='--record' rewrites the baseline.
+bench-check: $(STAMP)
+	$(VENV_PY) bench/regress.py $(REGRESS_ARGS)
 
 install: $(STAMP)
 

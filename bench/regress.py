@@ -1,0 +1,233 @@
+"""Guard the speed: oxyde's ratios to the raw drivers against the recorded ones.
+
+    .venv/bin/python bench/regress.py                 # quick run, compare with bench/baseline.json
+    .venv/bin/python bench/regress.py --from-results docs/benchmarks/results.json
+    .venv/bin/python bench/regress.py --record [--from-results PATH]   # write the baseline
+
+Times depend on the machine and on what else runs on it; the ratio of oxyde to the raw driver
+measured in the same run, interleaved round by round, moves far less. So the baseline keeps
+ratios (oxyde-c ops/s divided by the raw driver's: apsw, psycopg, mysqlclient), and a test
+fails the check when its ratio falls more than ``--tolerance`` (25% by default) below the
+recorded one. A database whose server did not answer, or a test missing on either side, is
+listed and not counted as a drop. Exit status: 0 no drop, 1 a drop, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+BASELINE = BENCH_DIR / "baseline.json"
+
+#: The contender whose ratios are guarded, and what it is divided by on each database.
+OURS = "oxyde-c"
+RAW = {"sqlite": "apsw", "postgres": "psycopg", "mysql": "mysqlclient"}
+
+
+@dataclass(frozen=True)
+class Row:
+    db: str
+    test: str
+    baseline: float | None
+    now: float | None
+    floor: float | None
+
+    @property
+    def change(self) -> float | None:
+        if self.baseline is None or self.now is None:
+            return None
+        return self.now / self.baseline - 1.0
+
+    @property
+    def status(self) -> str:
+        if self.now is None:
+            return "missing now"
+        if self.baseline is None:
+            return "new"
+        assert self.floor is not None
+        return "DROP" if self.now < self.floor else "ok"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Compare oxyde/raw-driver ratios with the recorded baseline.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--baseline", type=Path, default=BASELINE, help="default bench/baseline.json"
+    )
+    parser.add_argument(
+        "--from-results",
+        type=Path,
+        default=None,
+        metavar="RESULTS_JSON",
+        help="read a results.json of bench/run.py instead of running the quick suite",
+    )
+    parser.add_argument("--record", action="store_true", help="write the ratios as the baseline")
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.25,
+        help="a ratio this fraction below the baseline's is a drop (default 0.25)",
+    )
+    parser.add_argument(
+        "--db", default="sqlite,postgres,mysql", help="databases of the quick run (default: all)"
+    )
+    parser.add_argument(
+        "--run-args", default="", help="more arguments for bench/run.py, e.g. '--rounds 5'"
+    )
+    args = parser.parse_args(argv)
+    if not 0.0 < args.tolerance < 1.0:
+        parser.error(f"--tolerance must be between 0 and 1 (exclusive), got {args.tolerance}")
+    unknown = [d for d in args.db.split(",") if d and d not in RAW]
+    if unknown:
+        parser.error(f"--db: unknown database(s) {', '.join(unknown)}; use {','.join(RAW)}")
+    return args
+
+
+def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{db: {test: oxyde-c / raw}}`` for every test both finished in ``results``."""
+    out: dict[str, dict[str, float]] = {}
+    for db, run in results.get("databases", {}).items():
+        raw = RAW.get(db)
+        per_test: dict[str, float] = {}
+        for test, cells in run.get("results", {}).items():
+            ours, theirs = cells.get(OURS, {}), cells.get(raw, {})
+            if ours.get("status") != "ok" or theirs.get("status") != "ok":
+                continue
+            top, bottom = ours.get("median_ops_per_sec"), theirs.get("median_ops_per_sec")
+            if top and bottom:
+                per_test[test] = top / bottom
+        if per_test:
+            out[db] = per_test
+    return out
+
+
+def quick_run(dbs: str, extra: str) -> dict[str, Any]:
+    """Run bench/run.py --quick for oxyde-c and the raw drivers; return its results.json."""
+    contenders = ",".join([OURS, *RAW.values()])
+    with tempfile.TemporaryDirectory(prefix="oxyde-regress-") as tmp:
+        command = [
+            sys.executable,
+            str(BENCH_DIR / "run.py"),
+            "--quick",
+            "--db",
+            dbs,
+            "--contenders",
+            contenders,
+            "--no-publish",
+            "--no-charts",
+            "--out",
+            tmp,
+            *extra.split(),
+        ]
+        print("+ " + " ".join(command[1:]), flush=True)
+        subprocess.run(command, check=True, cwd=REPO_DIR)
+        loaded: dict[str, Any] = json.loads((Path(tmp) / "results.json").read_text())
+        return loaded
+
+
+def load_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"{what} {path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"{what} {path} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise SystemExit(f"{what} {path}: expected a JSON object")
+    return data
+
+
+def compare(
+    baseline: dict[str, dict[str, float]], now: dict[str, dict[str, float]], tolerance: float
+) -> list[Row]:
+    rows = []
+    for db in RAW:
+        before, after = baseline.get(db, {}), now.get(db, {})
+        for test in [*before, *(t for t in after if t not in before)]:
+            recorded = before.get(test)
+            floor = None if recorded is None else recorded * (1.0 - tolerance)
+            rows.append(Row(db, test, recorded, after.get(test), floor))
+    return rows
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        f"oxyde-c / raw driver ({', '.join(f'{db}: {raw}' for db, raw in RAW.items())})",
+        "",
+        "| db | test | baseline | now | change | floor | status |",
+        "|---|---|--:|--:|--:|--:|---|",
+    ]
+    lines.extend(
+        f"| {row.db} | {row.test} | {_fmt(row.baseline, '.2f')} | {_fmt(row.now, '.2f')} | "
+        f"{_fmt(row.change, '+.0%')} | {_fmt(row.floor, '.2f')} | {row.status} |"
+        for row in rows
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.from_results is not None:
+        results = load_json(args.from_results, "results file")
+    else:
+        results = quick_run(args.db, args.run_args)
+    now = ratios(results)
+    if not now:
+        print("no test finished for both oxyde-c and a raw driver: nothing to compare")
+        return 2
+    meta = results.get("meta", {})
+
+    if args.record:
+        payload = {
+            "about": "oxyde-c ops/s divided by the raw driver's, per database and test; "
+            "bench/regress.py compares new runs with these",
+            "raw_reference": RAW,
+            "recorded_from": {k: meta.get(k) for k in ("timestamp", "command", "revision")},
+            "ratios": now,
+        }
+        args.baseline.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        count = sum(len(v) for v in now.values())
+        print(f"recorded {count} ratios from revision {meta.get('revision')} in {args.baseline}")
+        return 0
+
+    recorded = load_json(args.baseline, "baseline")
+    baseline = recorded.get("ratios")
+    if not isinstance(baseline, dict):
+        print(f"baseline {args.baseline} has no 'ratios' object", file=sys.stderr)
+        return 2
+    rows = compare(baseline, now, args.tolerance)
+    print(table(rows))
+    drops = [r for r in rows if r.status == "DROP"]
+    missing = [r for r in rows if r.status == "missing now"]
+    origin = recorded.get("recorded_from", {})
+    print(
+        f"\nbaseline: revision {origin.get('revision')} ({origin.get('command')}); "
+        f"now: revision {meta.get('revision')} ({meta.get('command')}); "
+        f"tolerance {args.tolerance:.0%}"
+    )
+    if missing:
+        print(f"{len(missing)} baseline test(s) did not finish now (server down or skipped)")
+    if drops:
+        names = ", ".join(f"{r.db}/{r.test}" for r in drops)
+        print(f"FAILED: {len(drops)} ratio(s) dropped more than {args.tolerance:.0%}: {names}")
+        return 1
+    print(f"ok: no ratio dropped more than {args.tolerance:.0%}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

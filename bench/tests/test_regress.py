@@ -1,0 +1,112 @@
+"""bench/regress.py: which ratio changes count as drops, and what it records."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import regress  # noqa: E402
+
+
+def _results(ops: dict[str, dict[str, dict[str, float]]], revision: str = "abc") -> dict[str, Any]:
+    """A results.json with ``{db: {test: {contender: ops/s}}}``."""
+    return {
+        "meta": {"revision": revision, "command": "bench/run.py --quick", "timestamp": "t"},
+        "databases": {
+            db: {
+                "results": {
+                    test: {
+                        name: {"status": "ok", "median_ops_per_sec": value}
+                        for name, value in cells.items()
+                    }
+                    for test, cells in tests.items()
+                }
+            }
+            for db, tests in ops.items()
+        },
+    }
+
+
+def test_ratios_divide_oxyde_by_the_raw_driver_and_skip_failed_cells() -> None:
+    results = _results(
+        {
+            "sqlite": {"select_pk": {"oxyde-c": 50.0, "apsw": 100.0}},
+            "postgres": {"select_pk": {"oxyde-c": 130.0, "psycopg": 100.0}},
+        }
+    )
+    results["databases"]["postgres"]["results"]["join_simple"] = {
+        "oxyde-c": {"status": "ok", "median_ops_per_sec": 9.0},
+        "psycopg": {"status": "error", "median_ops_per_sec": None},
+    }
+    assert regress.ratios(results) == {
+        "sqlite": {"select_pk": 0.5},
+        "postgres": {"select_pk": 1.3},
+    }
+
+
+def test_a_drop_beyond_the_tolerance_fails_and_a_smaller_one_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(_results({"sqlite": {"select_pk": {"oxyde-c": 40, "apsw": 100}}})))
+    assert (
+        regress.main(["--record", "--from-results", str(before), "--baseline", str(baseline)]) == 0
+    )
+    assert json.loads(baseline.read_text())["ratios"] == {"sqlite": {"select_pk": 0.4}}
+
+    slower = tmp_path / "slower.json"
+    slower.write_text(json.dumps(_results({"sqlite": {"select_pk": {"oxyde-c": 31, "apsw": 100}}})))
+    assert regress.main(["--from-results", str(slower), "--baseline", str(baseline)]) == 0
+
+    dropped = tmp_path / "dropped.json"
+    dropped.write_text(
+        json.dumps(_results({"sqlite": {"select_pk": {"oxyde-c": 29, "apsw": 100}}}))
+    )
+    assert regress.main(["--from-results", str(dropped), "--baseline", str(baseline)]) == 1
+    out = capsys.readouterr().out
+    assert "| sqlite | select_pk | 0.40 | 0.29 | -28% | 0.30 | DROP |" in out
+    assert "FAILED: 1 ratio(s) dropped more than 25%: sqlite/select_pk" in out
+
+
+def test_a_database_missing_now_is_listed_not_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    both = tmp_path / "both.json"
+    both.write_text(
+        json.dumps(
+            _results(
+                {
+                    "sqlite": {"select_pk": {"oxyde-c": 40, "apsw": 100}},
+                    "mysql": {"select_pk": {"oxyde-c": 100, "mysqlclient": 100}},
+                }
+            )
+        )
+    )
+    regress.main(["--record", "--from-results", str(both), "--baseline", str(baseline)])
+    only_sqlite = tmp_path / "sqlite.json"
+    only_sqlite.write_text(
+        json.dumps(_results({"sqlite": {"select_pk": {"oxyde-c": 40, "apsw": 100}}}))
+    )
+    assert regress.main(["--from-results", str(only_sqlite), "--baseline", str(baseline)]) == 0
+    out = capsys.readouterr().out
+    assert "| mysql | select_pk | 1.00 | - | - | 0.75 | missing now |" in out
+    assert "1 baseline test(s) did not finish now" in out
+
+
+def test_bad_tolerance_and_unreadable_baseline_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as bad:
+        regress.main(["--tolerance", "1.5", "--from-results", str(tmp_path / "x.json")])
+    assert bad.value.code == 2
+    results = tmp_path / "r.json"
+    results.write_text(json.dumps(_results({"sqlite": {"select_pk": {"oxyde-c": 1, "apsw": 2}}})))
+    with pytest.raises(SystemExit, match="does not exist"):
+        regress.main(["--from-results", str(results), "--baseline", str(tmp_path / "none.json")])
