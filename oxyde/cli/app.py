@@ -124,6 +124,14 @@ def makemigrations(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the migration without writing it.")
     ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Write nothing; exit with status 1 when the models have changes that no "
+            "migration has (for CI).",
+        ),
+    ] = False,
     rename: Annotated[
         list[str] | None,
         typer.Option(
@@ -170,10 +178,22 @@ def makemigrations(
         name=name,
         renames=parse_renames(rename or []),
         decide=decide,
-        dry_run=dry_run,
+        dry_run=dry_run or check,
         empty=empty,
         dialect=config.dialect,
     )
+    if check:
+        if made is None:
+            out.print("No changes detected.")
+            return
+        out.print(f"Changes not in a migration yet (would write {escape(made.name)}):")
+        for op in made.operations:
+            out.print(f"  - {escape(op.describe())}")
+        if dry_run:
+            out.print("")
+            out.print(escape(made.source), end="")
+        err.print("Error: the models and the migrations differ; run `oxyde makemigrations`")
+        raise typer.Exit(1)
     if made is None:
         out.print("No changes detected.")
     else:
@@ -213,6 +233,13 @@ def migrate(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another migrate.")
     ] = 60.0,
+    no_preflight: Annotated[
+        bool,
+        typer.Option(
+            "--no-preflight",
+            help="Skip the checks that look for rows the DDL would refuse before it runs.",
+        ),
+    ] = False,
     config_path: ConfigOption = None,
 ) -> None:
     """Apply (or roll back) migrations on a database."""
@@ -229,11 +256,14 @@ def migrate(
             fake=fake,
             lock_timeout=lock_timeout,
             progress=printer,
+            preflight=not no_preflight,
         )
         if not result.applied and not result.rolled_back:
             out.print("No migrations to apply.")
 
     out.print(f"Migrating database {escape(db_alias)}:")
+    if no_preflight:
+        out.print("  [yellow]note:[/] pre-flight checks skipped (--no-preflight)")
     try:
         _run(lambda: _with_database(config, db_alias, work))
     except Exception:

@@ -38,6 +38,7 @@ from oxyde.migrations.operations import (
     RunSQL,
     Step,
 )
+from oxyde.migrations.preflight import PreflightCheck, Touched, blocked, checks_for, touched_by
 from oxyde.migrations.state import (
     CheckState,
     ColumnState,
@@ -79,6 +80,10 @@ class MigrationContext:
         self.operations: list[Operation] = []
         #: the SQL of those operations (only when rendering SQL)
         self.steps: list[Step] = []
+        #: the pre-flight checks of those operations (only when rendering SQL)
+        self.checks: list[PreflightCheck] = []
+        #: what each operation changes, for the checks of the ones after it
+        self.touched: list[Touched] = []
         # Enum values can only be added ahead of the migration's transaction to types
         # that exist before it starts.
         self._enums_before = set(self.state.enums)
@@ -93,12 +98,25 @@ class MigrationContext:
         ddl = self._ddl
         before = self.state.copy() if ddl is not None else None
         operation.apply(self.state)
+        index = len(self.operations)
         self.operations.append(operation)
         if ddl is not None and before is not None:
             steps = operation.sql(ddl, before, self.state)
             if getattr(operation, "name", None) not in self._enums_before:
                 steps = [replace(s, early=False) if s.early else s for s in steps]
-            self.steps.extend(steps)
+            self.steps.extend(replace(s, operation=index) for s in steps)
+            self.checks.extend(checks_for(operation, before, self.state, ddl, index))
+            self.touched.append(touched_by(operation))
+
+    def preflight(self, start: int = 0) -> list[PreflightCheck]:
+        """The pre-flight checks of the operations from the ``start``-th on that can be
+        checked before any of them runs (see ``oxyde.migrations.preflight``)."""
+        return [
+            check
+            for check in self.checks
+            if check.operation >= start
+            and not blocked(check, self.touched[start : check.operation])
+        ]
 
     # -- tables ----------------------------------------------------------------------
 

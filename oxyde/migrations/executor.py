@@ -24,6 +24,7 @@ from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.loader import Migration, load_migrations, resolve_target
 from oxyde.migrations.lock import migration_lock
 from oxyde.migrations.operations import Step
+from oxyde.migrations.preflight import PreflightCheck
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
 from oxyde.migrations.state import SchemaState
 from oxyde.sql.ddl_alter import AlterDdl, alter_ddl, driver_sql
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MigrationStatus",
+    "PreflightError",
     "Progress",
     "RunResult",
     "migrate",
@@ -217,6 +219,23 @@ def _notes(ddl: AlterDdl, early: list[Step], main: list[Step]) -> list[str]:
     return notes
 
 
+class PreflightError(MigrationError):
+    """A migration's pre-flight checks found rows its DDL would refuse or damage;
+    nothing of it ran. ``failures`` pairs each failed check with its count."""
+
+    def __init__(self, name: str, failures: Sequence[tuple[PreflightCheck, int]]) -> None:
+        self.failures = list(failures)
+        found = "; ".join(
+            f"{count} {check.problem if count != 1 else check.problem.replace('rows', 'row', 1)}"
+            f", find them with: {check.find_sql}"
+            for check, count in self.failures
+        )
+        super().__init__(
+            f"{name}: pre-flight check failed, nothing of it ran: {found}. Fix those rows "
+            "and run again, or pass --no-preflight to skip the checks"
+        )
+
+
 class _Runner:
     def __init__(
         self,
@@ -224,8 +243,11 @@ class _Runner:
         migrations: Sequence[Migration],
         applied: set[str],
         progress: Progress | None,
+        *,
+        preflight: bool = True,
     ) -> None:
         self.conn = conn
+        self.preflight = preflight
         self.dialect = conn.dialect
         self.ddl = alter_ddl(self.dialect)
         self.recorder = MigrationRecorder(conn)
@@ -249,8 +271,12 @@ class _Runner:
             raise MigrationError(f"{migration.name} needs a manual step: {manual[0]}")
         early = [s for s in ctx.steps if s.early]
         main = [s for s in ctx.steps if not s.early]
+        if not fake and self.preflight:
+            await self._preflight(migration, ctx.preflight())
         if self.progress is not None:
             notes = [] if fake else _notes(self.ddl, early, main)
+            if not fake and not self.preflight and ctx.checks:
+                notes.append("pre-flight checks skipped (--no-preflight)")
             self.progress.start(migration.name, backwards=backwards, fake=fake, notes=notes)
         if fake:
             await self._bookkeep(migration, backwards)
@@ -267,6 +293,22 @@ class _Runner:
             self.progress.finish(
                 migration.name, backwards=backwards, seconds=time.monotonic() - started
             )
+
+    async def _preflight(self, migration: Migration, checks: Sequence[PreflightCheck]) -> None:
+        failures = []
+        for check in checks:
+            try:
+                rows = await self.conn.fetch(driver_sql(check.count_sql, self.dialect), ())
+            except OxydeError as exc:
+                raise MigrationError(
+                    f"{migration.name}: pre-flight check failed to run: {exc} "
+                    f"[SQL: {check.count_sql}]"
+                ) from exc
+            count = int(rows[0][0] or 0) if rows else 0
+            if count:
+                failures.append((check, count))
+        if failures:
+            raise PreflightError(migration.name, failures)
 
     async def _bookkeep(self, migration: Migration, backwards: bool) -> None:
         if backwards:
@@ -332,10 +374,13 @@ async def migrate(
     fake: bool = False,
     lock_timeout: float = 60.0,
     progress: Progress | None = None,
+    preflight: bool = True,
 ) -> RunResult:
     """Bring ``database`` to ``target``: a migration name or unique prefix (applying
     what leads to it, or rolling back what came after it), ``"zero"`` (roll back
-    everything), or None (apply everything). ``fake`` only updates the records."""
+    everything), or None (apply everything). ``fake`` only updates the records.
+    ``preflight`` runs each migration's pre-flight checks before its first statement
+    (``oxyde.migrations.preflight``)."""
     migrations = load_migrations(directory)
     db = await _database(database)
     result = RunResult()
@@ -354,7 +399,7 @@ async def migrate(
             name = resolve_target(migrations, target)
             if name in partial and not plan:
                 plan = [(next(m for m in migrations if m.name == name), False)]
-        runner = _Runner(conn, migrations, applied, progress)
+        runner = _Runner(conn, migrations, applied, progress, preflight=preflight)
         for migration, backwards in plan:
             await runner.run(migration, backwards=backwards, fake=fake)
             (result.rolled_back if backwards else result.applied).append(migration.name)

@@ -54,12 +54,14 @@ class Step:
     ``early`` statements run and commit before the migration's transaction (PostgreSQL
     enum values, which a transaction cannot use until they are committed); they are
     written to be harmless when repeated. ``manual`` marks a step that cannot run: the
-    migration needs hand-written SQL.
+    migration needs hand-written SQL. ``operation`` is the index of the operation that
+    rendered it in its migration (-1 outside a migration context).
     """
 
     sql: str
     early: bool = False
     manual: str | None = None
+    operation: int = -1
 
 
 class Operation:
