@@ -233,6 +233,14 @@ def migrate(
     lock_timeout: Annotated[
         float, typer.Option("--lock-timeout", help="Seconds to wait for another migrate.")
     ] = 60.0,
+    undo_partial: Annotated[
+        bool,
+        typer.Option(
+            "--undo-partial",
+            help="Reverse the statements of a migration that stopped part-way (each is "
+            "shown before it runs), instead of continuing it.",
+        ),
+    ] = False,
     no_preflight: Annotated[
         bool,
         typer.Option(
@@ -257,8 +265,11 @@ def migrate(
             lock_timeout=lock_timeout,
             progress=printer,
             preflight=not no_preflight,
+            undo_partial=undo_partial,
         )
-        if not result.applied and not result.rolled_back:
+        if undo_partial:
+            out.print(f"Reversed {len(result.undone)} statement(s).")
+        elif not result.applied and not result.rolled_back:
             out.print("No migrations to apply.")
 
     out.print(f"Migrating database {escape(db_alias)}:")

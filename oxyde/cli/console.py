@@ -82,6 +82,10 @@ class ProgressPrinter:
         out.print(f"  {verb} {escape(name)}{suffix}...", end="")
         self.open_line = True
 
+    def statement(self, sql: str) -> None:
+        """A statement about to run on its own (undoing a migration that stopped)."""
+        out.print(f"  running: {escape(sql)};")
+
     def finish(self, name: str, *, backwards: bool, seconds: float) -> None:
         self.count += 1
         self.open_line = False

@@ -189,6 +189,14 @@ class MigrationContext:
         ``db_type``, ``enum``, ``item_kind``, ``timezone``, ``comment``."""
         if not changes:
             raise ValueError(f"alter_column({table!r}, {column!r}) needs at least one change")
+        if self._ddl is not None and not self._ddl.transactional and len(changes) > 1:
+            # Where each statement commits, one statement per operation: a run that
+            # stops between them can then be continued or reversed operation by operation.
+            keys = {k: v for k, v in changes.items() if k != "unique"}
+            if "unique" in changes and keys:
+                self.run(AlterColumn(table, column, keys))
+                self.run(AlterColumn(table, column, {"unique": changes["unique"]}))
+                return
         self.run(AlterColumn(table, column, dict(changes)))
 
     # -- indexes and constraints -----------------------------------------------------

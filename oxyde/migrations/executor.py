@@ -23,7 +23,8 @@ from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.loader import Migration, load_migrations, resolve_target
 from oxyde.migrations.lock import migration_lock
-from oxyde.migrations.operations import Step
+from oxyde.migrations.operations import CreateTable, Step
+from oxyde.migrations.partial import PartialRun
 from oxyde.migrations.preflight import PreflightCheck
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
 from oxyde.migrations.state import SchemaState
@@ -53,10 +54,19 @@ class Progress(Protocol):
     def finish(self, name: str, *, backwards: bool, seconds: float) -> None: ...
 
 
+def _show(progress: Progress | None, sql: str) -> None:
+    # optional: a progress that has ``statement(sql)`` is shown each undo statement
+    show = getattr(progress, "statement", None)
+    if show is not None:
+        show(sql)
+
+
 @dataclass
 class RunResult:
     applied: list[str] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
+    #: the statements ``undo_partial`` ran, in order
+    undone: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -88,16 +98,13 @@ def _applied_names(
 ) -> set[str]:
     """Names that count as applied; raises for a history the files do not explain."""
     names = {m.name for m in migrations}
-    recorded = {r.name for r in records}
-    partial = [r for r in records if r.partial]
-    if partial and not fake:
-        r = partial[0]
-        raise MigrationError(
-            f"migration {r.name} stopped part-way ({r.partial} statements ran) on a database "
-            "that cannot roll DDL back; finish or undo it by hand, then run "
-            f"`oxyde migrate {r.name} --fake` to mark it applied (or `--fake` with an "
-            "earlier target to mark it not applied)"
-        )
+    # A migration that stopped part-way in its upgrade is not applied yet (unless only
+    # the records are being set: then its record counts).
+    recorded = {
+        r.name
+        for r in records
+        if fake or not r.partial or PartialRun.parse(r.name, r.partial).backwards
+    }
     replaced = {r for m in migrations for r in m.replaces}
     unknown = sorted(recorded - names - replaced)
     if unknown:
@@ -262,19 +269,50 @@ class _Runner:
         except OxydeError as exc:
             raise MigrationError(f"{migration.name} failed: {exc} [SQL: {step.sql}]") from exc
 
-    async def run(self, migration: Migration, *, backwards: bool, fake: bool) -> None:
-        started = time.monotonic()
+    def _render(self, migration: Migration, backwards: bool) -> MigrationContext:
         ctx = MigrationContext(self.state.copy(), dialect=self.dialect, sql=True)
         migration.run(ctx, backwards=backwards)
+        return ctx
+
+    def _resume_point(self, migration: Migration, main: list[Step], resume: PartialRun) -> int:
+        if not resume.matches(main):
+            raise MigrationError(
+                f"{migration.name} stopped part-way ({resume.describe()} statements ran) and "
+                "its file no longer starts with the statements that ran, so it cannot be "
+                "continued; repair the schema by hand, then mark it with `oxyde migrate "
+                f"{migration.name} --fake` (applied) or `--fake` with an earlier target"
+            )
+        return resume.done
+
+    async def run(
+        self,
+        migration: Migration,
+        *,
+        backwards: bool,
+        fake: bool,
+        resume: PartialRun | None = None,
+    ) -> None:
+        started = time.monotonic()
+        ctx = self._render(migration, backwards)
         manual = [s.manual for s in ctx.steps if s.manual]
         if manual and not fake:
             raise MigrationError(f"{migration.name} needs a manual step: {manual[0]}")
         early = [s for s in ctx.steps if s.early]
         main = [s for s in ctx.steps if not s.early]
+        start = 0
+        if resume is not None and not fake:
+            start = self._resume_point(migration, main, resume)
         if not fake and self.preflight:
-            await self._preflight(migration, ctx.preflight())
+            first = main[start].operation if start < len(main) else len(ctx.operations)
+            await self._preflight(migration, ctx.preflight(first))
         if self.progress is not None:
             notes = [] if fake else _notes(self.ddl, early, main)
+            if start:
+                notes.insert(
+                    0,
+                    f"continuing from statement {start + 1} of {len(main)} (the first "
+                    f"{start} ran before it stopped)",
+                )
             if not fake and not self.preflight and ctx.checks:
                 notes.append("pre-flight checks skipped (--no-preflight)")
             self.progress.start(migration.name, backwards=backwards, fake=fake, notes=notes)
@@ -283,7 +321,7 @@ class _Runner:
         elif self.ddl.transactional:
             await self._run_in_transaction(migration, backwards, early, main)
         else:
-            await self._run_statements(migration, backwards, main)
+            await self._run_statements(migration, backwards, main, start)
         self.state = ctx.state
         if backwards:
             self.applied.discard(migration.name)
@@ -351,19 +389,75 @@ class _Runner:
             )
 
     async def _run_statements(
-        self, migration: Migration, backwards: bool, main: list[Step]
+        self, migration: Migration, backwards: bool, main: list[Step], start: int = 0
     ) -> None:
-        done = 0
+        done = start
         try:
-            for step in main:
+            for step in main[start:]:
                 await self._execute(migration, step)
                 done += 1
         except BaseException:
             if done:
-                what = "downgrade" if backwards else "upgrade"
-                await self.recorder.record(migration.name, partial=f"{what} {done}/{len(main)}")
+                # which statement failed, and a digest of those that ran, to continue
+                run = PartialRun.of(main, done, backwards=backwards)
+                await self.recorder.record(migration.name, partial=run.record())
             raise
         await self._bookkeep(migration, backwards)
+
+    async def undo_partial(self, migration: Migration, run: PartialRun) -> list[str]:
+        """Reverse the statements a migration ran before it stopped, newest first,
+        and record it as it was before it started. Returns the statements run."""
+        ctx = self._render(migration, run.backwards)
+        main = [s for s in ctx.steps if not s.early]
+        self._resume_point(migration, main, run)
+        # the schema before each operation, to render what reverses it
+        replayed = MigrationContext(self.state.copy(), dialect=self.dialect)
+        befores = []
+        for op in ctx.operations:
+            befores.append(replayed.state.copy())
+            replayed.run(op)
+        afters = [*befores[1:], replayed.state]
+        ran = sorted({main[i].operation for i in range(run.done)}, reverse=True)
+        plan: list[tuple[int, list[Step]]] = []
+        for index in ran:
+            op = ctx.operations[index]
+            own = [i for i, s in enumerate(main) if s.operation == index]
+            if any(i >= run.done for i in own) and not isinstance(op, CreateTable):
+                shown = "; ".join(main[i].sql for i in own if i < run.done)
+                raise MigrationError(
+                    f"{migration.name}: '{op.describe()}' stopped after some of its "
+                    f"statements ({shown}); undo those by hand, then mark the migration with "
+                    "`--fake`"
+                )
+            undo = MigrationContext(afters[index].copy(), dialect=self.dialect, sql=True)
+            for reverse in op.reverse(befores[index]):
+                undo.run(reverse)
+            manual = [s.manual for s in undo.steps if s.manual]
+            if manual:
+                raise MigrationError(
+                    f"{migration.name}: '{op.describe()}' cannot be reversed automatically "
+                    f"({manual[0]}); undo it by hand, then mark the migration with `--fake`"
+                )
+            plan.append((own[0], undo.steps))
+        executed: list[str] = []
+        undone_to: int | None = None
+        try:
+            for first, steps in plan:
+                for step in steps:
+                    _show(self.progress, step.sql)
+                    await self._execute(migration, step)
+                    executed.append(step.sql)
+                undone_to = first
+        except BaseException:
+            if undone_to is not None:
+                left = PartialRun.of(main, undone_to, backwards=run.backwards)
+                await self.recorder.record(migration.name, partial=left.record())
+            raise
+        if run.backwards:
+            await self.recorder.record(migration.name)
+        else:
+            await self.recorder.remove(migration.name)
+        return executed
 
 
 async def migrate(
@@ -375,12 +469,17 @@ async def migrate(
     lock_timeout: float = 60.0,
     progress: Progress | None = None,
     preflight: bool = True,
+    undo_partial: bool = False,
 ) -> RunResult:
     """Bring ``database`` to ``target``: a migration name or unique prefix (applying
     what leads to it, or rolling back what came after it), ``"zero"`` (roll back
     everything), or None (apply everything). ``fake`` only updates the records.
     ``preflight`` runs each migration's pre-flight checks before its first statement
-    (``oxyde.migrations.preflight``)."""
+    (``oxyde.migrations.preflight``).
+
+    A migration that stopped part-way (``oxyde.migrations.partial``) is continued from
+    the statement that failed when the run goes the same way; ``undo_partial`` instead
+    reverses the statements it ran (and runs nothing else)."""
     migrations = load_migrations(directory)
     db = await _database(database)
     result = RunResult()
@@ -390,6 +489,18 @@ async def migrate(
         records = await recorder.applied()
         applied = _applied_names(migrations, records, fake=fake)
         partial = {r.name for r in records if r.partial}
+        stopped = next((r for r in records if r.partial), None)
+        by_name = {m.name: m for m in migrations}
+        if undo_partial:
+            if stopped is None or stopped.partial is None:
+                raise MigrationError("no migration stopped part-way; there is nothing to undo")
+            if fake or target is not None:
+                raise MigrationError("--undo-partial takes neither a target nor --fake")
+            undo_runner = _Runner(conn, migrations, applied, progress, preflight=False)
+            result.undone = await undo_runner.undo_partial(
+                by_name[stopped.name], PartialRun.parse(stopped.name, stopped.partial)
+            )
+            return result
         # squashed migrations whose replaced files are all applied: record them too
         for m in migrations:
             if m.name in applied and m.name not in {r.name for r in records}:
@@ -399,11 +510,34 @@ async def migrate(
             name = resolve_target(migrations, target)
             if name in partial and not plan:
                 plan = [(next(m for m in migrations if m.name == name), False)]
+        resume: PartialRun | None = None
+        resume_name = None
+        if stopped is not None and stopped.partial is not None and not fake:
+            resume = PartialRun.parse(stopped.name, stopped.partial)
+            entry = (by_name[stopped.name], resume.backwards)
+            if entry not in plan:
+                way = "before" if resume.backwards else "at or after"
+                raise MigrationError(
+                    f"{stopped.name} stopped part-way in its {resume.direction} (statement "
+                    f"{resume.done + 1} of {resume.total} failed). Fix the cause and run "
+                    f"`oxyde migrate` with a target {way} it to continue from that "
+                    "statement, or `oxyde migrate --undo-partial` to reverse the "
+                    f"{resume.done} statement(s) that ran"
+                )
+            # its dependencies are applied (or its dependents rolled back): it goes first
+            resume_name = stopped.name
+            plan.remove(entry)
+            plan.insert(0, entry)
         runner = _Runner(conn, migrations, applied, progress, preflight=preflight)
         for migration, backwards in plan:
-            await runner.run(migration, backwards=backwards, fake=fake)
+            continued = resume if migration.name == resume_name else None
+            await runner.run(migration, backwards=backwards, fake=fake, resume=continued)
             (result.rolled_back if backwards else result.applied).append(migration.name)
     return result
+
+
+def _readable(name: str, partial: str | None) -> str | None:
+    return None if partial is None else PartialRun.parse(name, partial).describe()
 
 
 async def migration_status(
@@ -426,11 +560,12 @@ async def migration_status(
                 m.name,
                 applied=record is not None or replaced,
                 applied_at=record.applied_at if record is not None else None,
-                partial=record.partial if record is not None else None,
+                partial=_readable(m.name, record.partial) if record is not None else None,
             )
         )
     replaced_names = {r for m in migrations for r in m.replaces}
     for name, record in records.items():
         if name not in replaced_names:
-            out.append(MigrationStatus(name, True, record.applied_at, record.partial, missing=True))
+            partial = _readable(name, record.partial)
+            out.append(MigrationStatus(name, True, record.applied_at, partial, missing=True))
     return out

@@ -98,13 +98,23 @@ async def test_a_failed_migration_leaves_the_recorded_state_true(
         ]
         return
 
-    # DDL that commits itself: the record says how far it got, and the next run refuses
-    # to guess until someone decides
+    # DDL that commits itself: the record says how far it got, and the next run
+    # continues from the statement that failed (which fails again here)
     assert await exists(db, "mg_post")
     (partial,) = [p for n, p in await recorded(db) if n == "0002_broken"]
-    assert partial.startswith("upgrade ") and partial.endswith("/3")
-    with pytest.raises(MigrationError, match="stopped part-way"):
+    assert partial.startswith("upgrade ") and "/3 " in partial
+    with pytest.raises(MigrationError, match="0002_broken failed"):
         await migrate(folder, database=db)
+    assert [p for n, p in await recorded(db) if n == "0002_broken"] == [partial]
+    with pytest.raises(MigrationError, match="stopped part-way in its upgrade"):
+        await migrate(folder, "0001", database=db)
+    # the cause fixed, it continues from the statement that failed
+    await execute_raw("CREATE TABLE mg_no_such_table (id INT)", client=db)
+    try:
+        assert (await migrate(folder, database=db)).applied == ["0002_broken"]
+    finally:
+        await execute_raw("DROP TABLE mg_no_such_table", client=db)
+    assert await recorded(db) == [("0001_author", None), ("0002_broken", None)]
     await execute_raw("DROP TABLE mg_post", client=db)
     await migrate(folder, "0001", database=db, fake=True)
     assert await recorded(db) == [("0001_author", None)]

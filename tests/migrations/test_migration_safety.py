@@ -262,3 +262,99 @@ async def test_makemigrations_check_fails_while_models_and_migrations_differ(
     assert "Alter column mg_author.name (max_length=150)" in changed.stdout
     assert "def downgrade(ctx: MigrationContext) -> None:" in changed.stdout
     assert len(list((folder / "migrations").glob("*.py"))) == 1
+
+
+AUTHOR_TABLE = """\
+ctx.create_table("mg_author", fields=[
+    {"name": "id", "kind": "int", "primary_key": True, "auto_increment": True},
+    {"name": "name", "kind": "str", "max_length": 100},
+])
+"""
+
+WIDEN = """\
+ctx.add_column("mg_author", {"name": "a", "kind": "int", "nullable": True})
+ctx.add_column("mg_author", {"name": "b", "kind": "int", "nullable": True})
+ctx.alter_column("mg_author", "name", max_length=150)
+ctx.add_column("mg_author", {"name": "c", "kind": "int", "nullable": True})
+"""
+
+NARROW = """\
+ctx.drop_column("mg_author", "c")
+ctx.drop_column("mg_author", "b")
+ctx.drop_column("mg_author", "a")
+ctx.alter_column("mg_author", "name", max_length=100)
+"""
+
+
+async def test_a_migration_stopped_part_way_is_continued_or_undone(
+    mg_database: Any, database_url: str, backend_name: str, tmp_path: Path
+) -> None:
+    db = mg_database
+    folder = project(tmp_path, backend_name, database_url)
+    write(folder, "0001_author", AUTHOR_TABLE, 'ctx.drop_table("mg_author")', None)
+    write(folder, "0002_widen", WIDEN, NARROW, "0001_author")
+    assert (await run(folder, "migrate")).returncode == 0
+    await execute_raw(f"INSERT INTO mg_author (name) VALUES ('{'n' * 140}')", client=db)
+
+    # the checks refuse the downgrade before it drops anything
+    refused = await run(folder, "migrate", "zero")
+    assert refused.returncode == 1
+    assert "1 row of mg_author whose name is longer than 100 characters" in refused.stderr
+    assert {"a", "b", "c"} <= await columns(db, "mg_author")
+
+    # without them the database decides
+    failed = await run(folder, "migrate", "zero", "--no-preflight")
+    if backend_name == "sqlite":
+        # SQLite does not hold a VARCHAR to its length: the long name stays as it was
+        assert failed.returncode == 0, failed.stderr
+        assert await recorded(db) == []
+        return
+    assert failed.returncode == 1
+    assert "0002_widen failed" in failed.stderr
+    if backend_name != "mysql":
+        # rolled back as one transaction: nothing to continue or undo
+        assert {"a", "b", "c"} <= await columns(db, "mg_author")
+        assert await recorded(db) == [("0001_author", None), ("0002_widen", None)]
+        nothing = await run(folder, "migrate", "--undo-partial")
+        assert nothing.returncode == 1
+        assert "no migration stopped part-way" in nothing.stderr
+    else:
+        # MySQL committed the three drops: the record says so, and where it stopped
+        assert not {"a", "b", "c"} & await columns(db, "mg_author")
+        shown = await run(folder, "showmigrations")
+        assert "[!] 0002_widen  partial: downgrade 3/4" in shown.stdout
+        # going the other way is refused, with both ways out named
+        other = await run(folder, "migrate")
+        assert other.returncode == 1
+        assert "stopped part-way in its downgrade (statement 4 of 4 failed)" in other.stderr
+        assert "--undo-partial" in other.stderr
+
+        # undo: the three drops reversed, newest first, each shown before it runs
+        undone = await run(folder, "migrate", "--undo-partial")
+        assert undone.returncode == 0, undone.stderr
+        shown_sql = [line for line in undone.stdout.splitlines() if "running:" in line]
+        assert len(shown_sql) == 3
+        assert [line.split("ADD COLUMN ")[1].split()[0] for line in shown_sql] == [
+            "`a`",
+            "`b`",
+            "`c`",
+        ]
+        assert "Reversed 3 statement(s)." in undone.stdout
+        assert {"a", "b", "c"} <= await columns(db, "mg_author")
+        assert await recorded(db) == [("0001_author", None), ("0002_widen", None)]
+        again = await run(folder, "migrate", "zero", "--no-preflight")
+        assert again.returncode == 1
+        partial = dict(await recorded(db))["0002_widen"]
+        assert partial.startswith("downgrade 3/4 ")
+
+    # the cause fixed, the same command goes on (MySQL: from the statement that failed)
+    await execute_raw("UPDATE mg_author SET name = 'short'", client=db)
+    done = await run(folder, "migrate", "zero")
+    assert done.returncode == 0, done.stderr
+    if backend_name == "mysql":
+        assert "continuing from statement 4 of 4 (the first 3 ran before it stopped)" in (
+            done.stdout
+        )
+    assert "Unapplying 0002_widen... OK" in done.stdout
+    assert "Unapplying 0001_author... OK" in done.stdout
+    assert await recorded(db) == []
