@@ -74,7 +74,19 @@ WireOf = Callable[[AsyncConnection[Any]], Wire]
 class _Entry:
     """One statement in a pipe, from its Sync group's first result to its Sync."""
 
-    __slots__ = ("error", "future", "mode", "name", "params", "release", "result", "retried", "sql")
+    __slots__ = (
+        "aborted",
+        "error",
+        "future",
+        "mode",
+        "name",
+        "params",
+        "preparing",
+        "release",
+        "result",
+        "retried",
+        "sql",
+    )
 
     def __init__(
         self, future: asyncio.Future[Any], mode: int, sql: str, params: Sequence[Any]
@@ -85,6 +97,10 @@ class _Entry:
         self.params = params
         #: the prepared statement it ran as (None: unnamed)
         self.name: bytes | None = None
+        #: the name whose PREPARE went with it (None: none did)
+        self.preparing: bytes | None = None
+        #: a command of its Sync group was skipped after an earlier one failed
+        self.aborted = False
         self.result: Any = None
         self.error: Any = None
         self.retried = False
@@ -152,6 +168,7 @@ class _Pipe:
         """Queue and flush one statement; binding errors raise with nothing sent."""
         try:
             entry.name = self.wire.send(entry.sql, entry.params, entry.retried)
+            entry.preparing = self.wire.preparing
         except psycopg.Error as exc:
             # libpq refused to queue: the connection itself is in trouble.
             error = _connection_error(exc)
@@ -216,7 +233,8 @@ class _Pipe:
                     if entry.error is None:
                         entry.error = result
                 elif status == _PIPELINE_ABORTED:
-                    pass  # follows the error of the same group, already kept
+                    # Follows the error of the same group, already kept.
+                    entry.aborted = True
                 elif status in _COPY_STATES:
                     raise psycopg.NotSupportedError("COPY cannot run as a batched statement")
                 else:
@@ -231,6 +249,13 @@ class _Pipe:
     def _complete(self, entry: _Entry) -> bool:
         """Deliver one statement's outcome; whether its task was woken by it."""
         future = entry.future
+        wire = self.wire
+        if entry.preparing is not None and entry.aborted:
+            # Its PREPARE (or the DEALLOCATE before it) failed: the name was never made.
+            wire.unprepare(entry.preparing)
+        if entry.error is not None and future.done():
+            # Given up by its task, yet what it says about the session still counts.
+            wire.forget(entry.name, wire.error(entry.error).sqlstate)
         if future.done():
             # Given up by its task: nobody wants the outcome.
             return False
@@ -242,6 +267,7 @@ class _Pipe:
             if not entry.retried and self.wire.forget(entry.name, error.sqlstate):
                 entry.retried = True
                 entry.error = entry.result = None
+                entry.aborted = False
                 try:
                     self.submit(entry)
                 except OxydeError as exc:

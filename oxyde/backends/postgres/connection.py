@@ -28,9 +28,9 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.raw_cursor import AsyncRawServerCursor
 
 from oxyde.backends.base import Row
-from oxyde.backends.postgres.direct import run_statement
+from oxyde.backends.postgres.direct import run_many, run_statement
 from oxyde.backends.postgres.errors import map_error
-from oxyde.backends.postgres.wire import COUNT, DESCRIBED, ROWS, Wire
+from oxyde.backends.postgres.wire import COUNT, DESCRIBED, ROWS, Wire, drops_prepared
 from oxyde.exceptions import ManagerError, OperationalError
 from oxyde.sql.dialects.base import Dialect
 
@@ -169,6 +169,10 @@ class PostgresConnection:
 
     async def _run_unlocked(self, sql: str, params: Sequence[Any]) -> AsyncCursor[Row]:
         cur = self._raw.cursor()
+        wire = self._wire
+        if wire is not None and drops_prepared(sql):
+            # Whether it succeeds or not, the session may have lost them.
+            wire.clear()
         try:
             # No parameters: the simple protocol, which also takes several statements.
             await cur.execute(sql, params or None)
@@ -197,6 +201,11 @@ class PostgresConnection:
     async def _execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
         raw = self._raw
         own_transaction = not self.in_transaction
+        wire = self._wire
+        if wire is not None:
+            # Through libpq with the connection's own prepared statements.
+            async with raw.lock:
+                return await run_many(raw, wire, sql, params_seq, own_transaction)
         cursors = []
         try:
             async with raw.pipeline():

@@ -120,6 +120,8 @@ class PostgresBackend:
         self._where = _describe(url)
         self._dialect = psycopg_dialect(POSTGRES)
         self._batching = True
+        #: executions before a statement is prepared (None: never), set from the URL
+        self._threshold: int | None = None
         self._kwargs = self._connect_kwargs()
         self._pool: _Pool | None = None
         self._batcher: StatementBatcher | None = None
@@ -265,9 +267,7 @@ class PostgresBackend:
         await self._release(pool, raw, failed)
 
     def _wire_of(self, raw: AsyncConnection[Row]) -> Wire:
-        return wire_of(
-            raw, self._kwargs["prepare_threshold"], self._settings.pg_statement_cache_capacity
-        )
+        return wire_of(raw, self._threshold, self._settings.pg_statement_cache_capacity)
 
     def _exhausted(self) -> bool:
         return self._lent >= self._settings.max_connections
@@ -309,10 +309,15 @@ class PostgresBackend:
         }
         kwargs.update((key, value) for key, value in settings_options.items() if value is not None)
         prepare = s.pg_prepare and s.pg_statement_cache_capacity > 0
+        self._threshold = threshold if prepare else None
         kwargs.update(
             autocommit=True,
             cursor_factory=AsyncRawCursor,
-            prepare_threshold=threshold if prepare else None,
+            # One cache of prepared statements per connection: oxyde's (``wire.py``)
+            # when statements go through libpq, else psycopg's. Both at once cannot
+            # work: psycopg follows every ROLLBACK with DEALLOCATE ALL once it has
+            # prepared something, and that removes oxyde's statements too.
+            prepare_threshold=None if self._batching else self._threshold,
         )
         kwargs[_ON_ERROR] = self._remember_connect_error
         return kwargs

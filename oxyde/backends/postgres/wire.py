@@ -9,7 +9,9 @@ connection's ``PGconn`` directly, in pipeline mode, with psycopg's own (C) adapt
   transaction (outside a transaction block) and an error aborts nothing else;
 - the prepared-statement cache follows psycopg's rules (``prepare_threshold``
   executions before preparing, at most ``capacity`` kept, least recently used dropped
-  first) but lives here, under names of its own, so both can share a connection;
+  first) but lives here, under names of its own. It is the only one on the connection:
+  the pool turns psycopg's own off, because psycopg answers every ROLLBACK with
+  ``DEALLOCATE ALL`` once it has prepared anything, which would also remove these;
 - ``outcome`` turns the results of one Sync group into rows, a row count or an error.
 
 Scripts (several statements in one string) and commands without parameters never come
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Final
@@ -34,7 +37,7 @@ from oxyde.backends.base import Row
 from oxyde.backends.postgres.errors import map_error
 from oxyde.exceptions import OxydeError
 
-__all__ = ["COUNT", "DESCRIBED", "ROWS", "Wire", "one_query", "wire_of"]
+__all__ = ["COUNT", "DESCRIBED", "ROWS", "Wire", "drops_prepared", "one_query", "wire_of"]
 
 #: what a caller wants back from a statement
 ROWS: Final = 0
@@ -78,6 +81,7 @@ class Wire:
         "capacity",
         "encoding",
         "pgconn",
+        "preparing",
         "threshold",
         "tx",
     )
@@ -94,6 +98,9 @@ class Wire:
         # (sql, parameter types) -> executions so far, for statements not yet prepared
         self._counts: dict[tuple[bytes, Any], int] = {}
         self._encoded: dict[str, bytes] = {}
+        #: the name the last ``send`` queued a PREPARE for (None: it prepared nothing);
+        #: an entry is only trusted once its Sync group shows the PREPARE succeeded
+        self.preparing: bytes | None = None
 
     def send(self, sql: str, params: Sequence[Any], fresh: bool = False) -> bytes | None:
         """Queue ``sql`` with ``params`` and a Sync (no I/O wait); the name it runs
@@ -112,6 +119,7 @@ class Wire:
         formats = tx.formats
         pgconn = self.pgconn
         name: bytes | None = None
+        self.preparing = None
         if self.threshold is not None:
             key = (query, types)
             prepared = self._prepared
@@ -122,7 +130,7 @@ class Wire:
             else:
                 seen = self._counts.get(key, 0)
                 if seen >= self.threshold:
-                    name = self._prepare(key, query, types)
+                    name = self.preparing = self._prepare(key, query, types)
                     pgconn.send_query_prepared(name, values, formats)
                 else:
                     self._count(key, seen)
@@ -162,18 +170,34 @@ class Wire:
 
     def forget(self, name: bytes | None, state: str | None) -> bool:
         """After a statement sent as ``name`` failed with SQLSTATE ``state``: drop what
-        the server no longer has; whether a retry may succeed."""
+        the server no longer has, in or out of a transaction; whether running the
+        statement again (fresh) may succeed."""
         if name is None or state not in _STALE_PREPARED:
             return False
         if state == "26000":
             # Whatever removed this one (DISCARD ALL, DEALLOCATE ALL) removed the rest.
             self._prepared.clear()
         else:
-            for key, value in self._prepared.items():
-                if value == name:
-                    del self._prepared[key]
-                    break
+            self.unprepare(name)
         return True
+
+    def unprepare(self, name: bytes) -> None:
+        """Drop ``name``: its PREPARE failed or was never answered (an aborted group, a
+        cancelled exchange). If the server made it after all, it merely stays unused:
+        names are never reused."""
+        for key, value in self._prepared.items():
+            if value == name:
+                del self._prepared[key]
+                break
+
+    def clear(self) -> None:
+        """Forget every prepared statement: the session lost them (``DISCARD ALL``,
+        ``DEALLOCATE ALL``, a reset)."""
+        self._prepared.clear()
+
+    def names(self) -> list[bytes]:
+        """The names believed prepared on the session, least recently used first."""
+        return list(self._prepared.values())
 
     def outcome(self, result: Any, mode: int) -> Any:
         """What a caller gets from the main result of a statement (never an error)."""
@@ -218,6 +242,16 @@ def _mapped(exc: psycopg.Error) -> OxydeError:
     error.__cause__ = exc
     error.__suppress_context__ = True
     return error
+
+
+#: statements that remove a session's prepared statements (any of them, in a script)
+_DROPS_PREPARED: Final = re.compile(r"\b(?:DISCARD|DEALLOCATE)\b", re.IGNORECASE)
+
+
+def drops_prepared(sql: str) -> bool:
+    """Whether ``sql`` may remove prepared statements (``DISCARD ALL``, ``DEALLOCATE``):
+    after it the cache starts over rather than trust names the session may have lost."""
+    return _DROPS_PREPARED.search(sql) is not None
 
 
 def one_query(sql: str) -> bool:

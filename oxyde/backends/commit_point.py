@@ -1,0 +1,27 @@
+"""The commit-point rule: a cancellation that arrives once COMMIT is sent waits for its outcome.
+
+Once a COMMIT (or the end of a COPY that commits) has gone to the server, cancelling the
+task cannot undo it: the server may already have made the data durable. Raising
+``CancelledError`` there would tell the caller "not done" about data that is committed.
+So the operation finishes and reports what really happened (returns, or raises the
+commit's own error), and the cancellation is delivered after: at the task's next await.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+__all__ = ["redeliver_cancellation"]
+
+
+def redeliver_cancellation() -> None:
+    """Re-arm a cancellation the current task caught while its commit finished.
+
+    The task's cancel count is left as it was (one ``uncancel`` for the ``cancel``), so
+    ``asyncio.timeout`` and task groups still recognise their own cancellation.
+    """
+    task = asyncio.current_task()
+    if task is None:
+        return
+    task.uncancel()
+    task.cancel()
