@@ -28,7 +28,13 @@ from oxyde.exceptions import FieldError
 from oxyde.models.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
 from oxyde.queries.rowplan import column_converter
-from oxyde.queries.writes import _DEFAULT_BATCH, _MAX_PARAMS, _insert_columns, _sync_fk_ids
+from oxyde.queries.writes import (
+    _DEFAULT_BATCH,
+    _MAX_PARAMS,
+    _insert_columns,
+    _sync_fk_ids,
+    in_transaction,
+)
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
@@ -115,7 +121,7 @@ async def upsert_instances(
     dialect = ex.dialect
     returning = dialect.supports_returning("insert") and dialect.upsert_style == "on_conflict"
     loaded: set[int] = set()
-    if len(batches) == 1:
+    if len(batches) == 1 and not in_transaction(ex):
         # one statement is atomic by itself; reading rows back needs no transaction
         pending = await _write_batch(
             ex, meta, *batches[0], target, update, ignore, match, returning, loaded

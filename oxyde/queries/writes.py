@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
+from oxyde.db.transaction import Atomic, Transaction
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
 from oxyde.models.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
@@ -179,7 +180,7 @@ async def bulk_insert(
         size = batch_size or _DEFAULT_BATCH
         size = max(1, min(size, _MAX_PARAMS // max(1, len(cols))))
         batches.extend((cols, members[i : i + size]) for i in range(0, len(members), size))
-    if len(batches) + len(copies) == 1:
+    if len(batches) + len(copies) == 1 and not in_transaction(ex):
         if copies:
             await _copy_batch(ex, meta, *copies[0])
         else:
@@ -195,6 +196,16 @@ async def bulk_insert(
 #: rows of one column set from which ``bulk_create`` loads them with COPY, where the
 #: backend has it (PostgreSQL); smaller sets are cheaper as multi-row INSERTs
 COPY_THRESHOLD = 1000
+
+
+def in_transaction(ex: Executor) -> bool:
+    """Whether ``ex`` writes inside an open transaction. A bulk write there runs in a
+    savepoint of its own on every path (one statement, COPY, batches), so that its
+    failure undoes only itself: on PostgreSQL a failed statement would otherwise abort
+    the caller's whole transaction, and the other backends follow the same rule."""
+    if isinstance(ex, (Transaction, Atomic)):
+        return True
+    return bool(getattr(ex, "in_transaction", False))
 
 
 def _can_copy(ex: Executor) -> bool:
@@ -314,6 +325,9 @@ async def bulk_update(
         params_seq.append(bind(compiled.plan, values, adapters))
     if not params_seq:
         return 0
+    if in_transaction(ex):
+        async with ex.atomic_block() as tx:
+            return await tx.execute_many(compiled.sql, params_seq)
     return await ex.execute_many(compiled.sql, params_seq)
 
 
