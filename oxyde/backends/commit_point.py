@@ -10,8 +10,26 @@ commit's own error), and the cancellation is delivered after: at the task's next
 from __future__ import annotations
 
 import asyncio
+from typing import TypeVar
 
-__all__ = ["redeliver_cancellation"]
+__all__ = ["past_commit_point", "redeliver_cancellation"]
+
+T = TypeVar("T")
+
+
+async def past_commit_point(task: asyncio.Future[T]) -> bool:
+    """Wait for a COMMIT's outcome whatever happens to the caller; whether the caller
+    was cancelled meanwhile (then ``redeliver_cancellation`` once the outcome is
+    reported). The caller reads the outcome from ``task``."""
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            cancelled = True
+    return cancelled
 
 
 def redeliver_cancellation() -> None:

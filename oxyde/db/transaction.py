@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, Self, TypeVar, overload
 
 from oxyde.backends.base import Connection, Row
+from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
 from oxyde.db import querylog
 from oxyde.exceptions import OperationalError, OxydeError, TransactionTimeoutError
 
@@ -418,6 +419,8 @@ class Atomic:
         self._token: Token[Mapping[str, Transaction] | None] | None = None
         self._outer_deadline: float | None = None
         self._entered = False
+        #: the task was cancelled while its COMMIT ran (delivered once it is done)
+        self._commit_cancelled = False
 
     # -- decorator -----------------------------------------------------------------
 
@@ -519,7 +522,14 @@ class Atomic:
         if tx is None:
             return
         if self._savepoint is None:
-            await self._exit_outermost(tx, exc)
+            try:
+                await self._exit_outermost(tx, exc)
+            finally:
+                if self._commit_cancelled:
+                    # Cancelled while committing: the block ended with the commit's real
+                    # outcome (returned, or its error); the task gets the cancellation
+                    # at its next await.
+                    redeliver_cancellation()
         else:
             await self._exit_savepoint(tx, self._savepoint, exc)
 
@@ -569,7 +579,11 @@ class Atomic:
                     if exc is None and timed_out:
                         failure = tx._timeout_error()
                 else:
-                    await tx.connection.commit()
+                    # The commit point: from here the block reports what the server
+                    # did, and a cancellation is delivered after (commit_point.py).
+                    commit = asyncio.ensure_future(tx.connection.commit())
+                    self._commit_cancelled = await past_commit_point(commit)
+                    commit.result()
                     committed = True
             else:
                 ending = tx._ending

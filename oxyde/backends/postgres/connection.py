@@ -28,6 +28,7 @@ from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.raw_cursor import AsyncRawServerCursor
 
 from oxyde.backends.base import Row
+from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
 from oxyde.backends.postgres.direct import run_many, run_statement
 from oxyde.backends.postgres.errors import map_error
 from oxyde.backends.postgres.wire import COUNT, DESCRIBED, ROWS, Wire, drops_prepared
@@ -303,6 +304,7 @@ class PostgresConnection:
         quote = self._dialect.quote_ident
         target = f"{quote(schema)}.{quote(table)}" if schema else quote(table)
         own_transaction = not self.in_transaction
+        cancelled = False
         if own_transaction:
             await self._command_unlocked("BEGIN")
         try:
@@ -326,7 +328,10 @@ class PostgresConnection:
                     for row in rows:
                         await copy.write_row(row)
             if own_transaction:
-                await self._commit_unlocked()
+                # The commit point: a cancellation from here waits for the outcome.
+                commit = asyncio.ensure_future(self._commit_unlocked())
+                cancelled = await past_commit_point(commit)
+                commit.result()
         except psycopg.Error as exc:
             if own_transaction:
                 await self._abandon_transaction()
@@ -335,6 +340,9 @@ class PostgresConnection:
             if own_transaction:
                 await self._abandon_transaction()
             raise
+        finally:
+            if cancelled:
+                redeliver_cancellation()
         return keys
 
     # -- transactions --------------------------------------------------------------------
