@@ -598,6 +598,11 @@ class Atomic:
             tx.state = _DONE
             try:
                 await _shielded(tx.release())
+            except asyncio.CancelledError:
+                if not committed:
+                    raise
+                # Past the commit point: the block still ends normally.
+                self._commit_cancelled = True
             finally:
                 self._reset_context(tx)
                 if not committed:
@@ -607,7 +612,12 @@ class Atomic:
         if committed and tx._on_commit:
             # after the connection is back and the context reset: a callback's queries
             # run on their own, not in the finished transaction
-            await tx._run_on_commit()
+            try:
+                await tx._run_on_commit()
+            except asyncio.CancelledError:
+                # A callback was cancelled: the block committed all the same, and says
+                # so; the cancellation reaches the task at its next await.
+                self._commit_cancelled = True
 
     def _reset_context(self, tx: Transaction) -> None:
         token, self._token = self._token, None
