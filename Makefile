@@ -33,13 +33,14 @@ MISSING_EXTENSIONS := $(strip $(foreach src,$(SPEEDUP_SOURCES),$(if $(wildcard $
 endif
 BUILD_FLAGS := $(INSTALL_ENV) OXYDE_DEBUG_BUILD=$(OXYDE_DEBUG_BUILD) EXTRAS=$(EXTRAS)
 
-.PHONY: help demo test lint bench bench-check install system-deps clean distclean FORCE
+.PHONY: help demo test lint bench bench-check install system-deps clean distclean FORCE soak
 
 help:
 	@echo "make demo    run examples/demo.py (creates .venv and builds oxyde first)"
 	@echo "make test    run pytest; PYTEST_ARGS='...' picks tests, OXYDE_IMPL=c|python|auto"
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make bench   run bench/run.py with BENCH_ARGS"
+	@echo "make soak    the pool state machine, long (OXYDE_SOAK_EXAMPLES, OXYDE_SOAK_STEPS)"
 	@echo "make bench-check  quick run; fail if a ratio to the raw drivers fell >25% below bench/baseline.json"
 	@echo "make clean   remove build output (distclean also removes .venv)"
 
@@ -48,6 +49,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+# The stateful pool test of tests/reliability with a long budget, on every backend
+# reachable (OXYDE_TEST_BACKENDS picks); it prints transitions/s, kills and cancels.
+soak: $(STAMP)
+	OXYDE_SOAK_EXAMPLES=$${OXYDE_SOAK_EXAMPLES:-300} $(VENV_PY) -m pytest -s -p no:logging \
+	  -p no:cacheprovider tests/reliability/test_state_machine.py $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	@status=0; \
