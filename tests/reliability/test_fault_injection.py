@@ -72,8 +72,10 @@ class FiItem(Model):
 class Injector:
     """Counts the await points and injects the fault at the k-th."""
 
-    def __init__(self, backend: str, admin: Any) -> None:
+    def __init__(self, backend: str, admin: Any, level: str) -> None:
         self.backend = backend
+        #: "connection": oxyde's calls on a connection; "driver": the driver's own awaits
+        self.level = level
         self.admin = admin
         self.fault = ""
         self.at = 0
@@ -89,9 +91,14 @@ class Injector:
     def disarm(self) -> None:
         self.at = 0
 
-    async def point(self, conn: Any) -> None:
-        """An await point; ``conn`` is None for a backend-level one (no session to end)."""
-        if not self.at or (conn is None and self.fault == "disconnect"):
+    async def point(self, conn: Any, where: str = "driver") -> None:
+        """An await point of ``conn`` (None: which session is not known here: a
+        disconnect then ends every session of the pool on PostgreSQL, and is not
+        injected on MySQL); ``where``: "backend" for the backends' own statement
+        methods, whose errors come out already mapped."""
+        if not self.at:
+            return
+        if conn is None and self.fault == "disconnect" and self.backend != "postgres":
             return
         self.count += 1
         if self.count != self.at:
@@ -103,13 +110,28 @@ class Injector:
             assert self.victim is not None
             self.victim.cancel()
         elif self.fault == "error":
-            raise OperationalError("injected driver error", code="08006")
+            raise self.error(where)
         else:
             self.disconnect(conn)
 
+    def error(self, where: str) -> BaseException:
+        """A driver error: psycopg's own at PostgreSQL's driver level (its callers map
+        it); elsewhere as oxyde maps it (MySQL's and SQLite's jobs map inside)."""
+        if self.level == "driver" and self.backend == "postgres" and where == "driver":
+            import psycopg
+
+            return psycopg.OperationalError("injected: server closed the connection")
+        return OperationalError("injected driver error", code="08006")
+
     def disconnect(self, conn: Any) -> None:
-        if self.backend == "postgres":
-            pid = conn.raw.info.backend_pid
+        if self.backend == "postgres" and conn is None:
+            self.admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'oxyde-fi'"
+            )
+            time.sleep(0.02)
+        elif self.backend == "postgres":
+            pid = getattr(conn, "raw", conn).info.backend_pid
             self.admin.execute("SELECT pg_terminate_backend(%s)", [pid])
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
@@ -146,12 +168,17 @@ def _admin(backend: str, url: str) -> Any:
     return None
 
 
-@pytest.fixture
+@pytest.fixture(params=["connection", "driver"])
 async def harness(
-    backend_name: str, database_url: str, make_database: Any, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    backend_name: str,
+    database_url: str,
+    make_database: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[tuple[Any, Injector]]:
+    level = request.param
     url = database_url
-    if backend_name == "postgres":
+    if backend_name == "postgres" and level == "connection":
         # Every statement on a lent connection (the batcher's pipes are another path).
         url += ("&" if "?" in url else "?") + "batching=off"
     database = await make_database(
@@ -161,15 +188,17 @@ async def harness(
     await drop_tables(database, models=[FiItem])
     await create_tables(database, models=[FiItem])
     admin = _admin(backend_name, database_url)
-    injector = Injector(backend_name, admin)
-    module_name, class_name = CONNECTION_CLASSES[backend_name]
-    cls = getattr(importlib.import_module(module_name), class_name)
-    for name in METHODS:
-        original = getattr(cls, name, None)
-        if original is None:
-            continue
-        monkeypatch.setattr(cls, name, _wrapped(original, injector))
-    monkeypatch.setattr(cls, "stream", _wrapped_stream(cls.stream, injector))
+    injector = Injector(backend_name, admin, level)
+    if level == "connection":
+        module_name, class_name = CONNECTION_CLASSES[backend_name]
+        cls = getattr(importlib.import_module(module_name), class_name)
+        for name in METHODS:
+            original = getattr(cls, name, None)
+            if original is not None:
+                monkeypatch.setattr(cls, name, _wrapped(original, injector))
+        monkeypatch.setattr(cls, "stream", _wrapped_stream(cls.stream, injector))
+    else:
+        _wrap_driver(backend_name, injector, monkeypatch)
     module_name, class_name = BACKEND_CLASSES[backend_name]
     backend_cls = getattr(importlib.import_module(module_name), class_name)
     for name in BACKEND_METHODS:
@@ -186,11 +215,75 @@ async def harness(
             admin.close()
 
 
+def _wrap_driver(backend: str, injector: Injector, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrap the driver-level awaits: psycopg's ``wait`` (every psycopg operation) and
+    the libpq fast path's socket waits; MySQL's and SQLite's worker-thread jobs."""
+    if backend == "postgres":
+        from oxyde.backends.postgres import direct
+        from oxyde.backends.postgres.pool import _PooledConnection
+
+        wait = _PooledConnection.wait
+
+        async def psycopg_wait(self: Any, gen: Any, *args: Any, **kwargs: Any) -> Any:
+            await injector.point(self)
+            return await wait(self, gen, *args, **kwargs)
+
+        ready = direct._ready
+
+        async def socket_wait(*args: Any, **kwargs: Any) -> None:
+            await injector.point(None)
+            await ready(*args, **kwargs)
+
+        monkeypatch.setattr(_PooledConnection, "wait", psycopg_wait)
+        monkeypatch.setattr(direct, "_ready", socket_wait)
+    elif backend == "mysql":
+        from oxyde.backends.mysql.connection import MySQLConnection
+
+        job = MySQLConnection._job
+
+        async def mysql_job(self: Any, fn: Any, *args: Any) -> Any:
+            try:
+                await injector.point(self)
+            except BaseException as exc:
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                error = exc
+
+                def fail(*_: Any) -> Any:
+                    raise error
+
+                return await job(self, fail, *args)
+            return await job(self, fn, *args)
+
+        monkeypatch.setattr(MySQLConnection, "_job", mysql_job)
+    else:
+        from oxyde.backends.sqlite.connection import SQLiteConnection
+
+        run = SQLiteConnection._run
+
+        async def sqlite_run(self: Any, fn: Any) -> Any:
+            try:
+                await injector.point(self)
+            except Exception as exc:
+                error = exc
+
+                def fail() -> Any:
+                    raise error
+
+                return await run(self, fail)
+            return await run(self, fn)
+
+        monkeypatch.setattr(SQLiteConnection, "_run", sqlite_run)
+
+
 def _wrapped(
     original: Callable[..., Awaitable[Any]], injector: Injector, level: str = "connection"
 ) -> Any:
     async def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        await injector.point(self if level == "connection" else None)
+        if level == "connection":
+            await injector.point(self)
+        else:
+            await injector.point(None, "backend")
         return await original(self, *args, **kwargs)
 
     return method
@@ -312,9 +405,9 @@ def _idle_in_transaction(backend: str, admin: Any, database: Any) -> int:
 async def test_a_fault_at_every_await_point(
     harness: tuple[Any, Injector], backend_name: str, op: str, fault: str
 ) -> None:
+    database, injector = harness
     if fault == "disconnect" and backend_name == "sqlite":
         pytest.skip("SQLite has no server to end a session")
-    database, injector = harness
     run, size = OPS[op]
     await FiItem.objects.bulk_create([FiItem(code=-k, n=0) for k in range(1, 6)])
     next_code = 1
@@ -363,4 +456,4 @@ async def test_a_fault_at_every_await_point(
     else:
         raise AssertionError(f"{op} never completed within {MAX_AWAITS} await points")
     assert reached >= 1, f"{op}: no await point was reached"
-    print(f"{backend_name} {op} {fault}: a fault at each of {reached} await points")
+    print(f"{backend_name} {injector.level} {op} {fault}: a fault at each of {reached} awaits")
