@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -152,6 +152,14 @@ def makemigrations(
     stubs: Annotated[
         bool, typer.Option("--stubs/--no-stubs", help="Regenerate the type stubs too.")
     ] = True,
+    online_above: Annotated[
+        int | None,
+        typer.Option(
+            "--online-above",
+            help="Write `online = True` in the migration when a table it would lock on "
+            "PostgreSQL has at least this many rows (reads the default database).",
+        ),
+    ] = None,
     config_path: ConfigOption = None,
 ) -> None:
     """Write the next migration from the changes in the models."""
@@ -181,6 +189,7 @@ def makemigrations(
         dry_run=dry_run or check,
         empty=empty,
         dialect=config.dialect,
+        online_when=None if online_above is None else _large_tables(config, online_above),
     )
     if check:
         if made is None:
@@ -207,6 +216,37 @@ def makemigrations(
     if stubs and not dry_run:
         for path in write_stubs(modules):
             out.print(f"Stubs: {escape(_shown(path, config))}")
+
+
+def _large_tables(config: Config, rows: int) -> Callable[[Sequence[Any]], bool]:
+    """Whether a table the operations would lock has ``rows`` rows or more."""
+    from oxyde.migrations.online import long_lock_tables
+    from oxyde.queries import execute_raw
+
+    def decide(operations: Sequence[Any]) -> bool:
+        tables = long_lock_tables(operations)
+        if not tables:
+            return False
+
+        async def count(database: Any) -> bool:
+            q = database.dialect.quote_ident
+            for table in tables:
+                name = ".".join(q(part) for part in table.split("."))
+                try:
+                    found = await execute_raw(
+                        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {name} LIMIT {rows}) AS x",
+                        client=database,
+                    )
+                except Exception:  # not created yet: empty
+                    continue
+                if int(found[0]["n"]) >= rows:
+                    out.print(f"{escape(table)} has {rows} rows or more: writing online = True")
+                    return True
+            return False
+
+        return _run(lambda: _with_database(config, "default", count))
+
+    return decide
 
 
 def _shown(path: Path, config: Config) -> str:
@@ -248,12 +288,39 @@ def migrate(
             help="Skip the checks that look for rows the DDL would refuse before it runs.",
         ),
     ] = False,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online",
+            help="PostgreSQL: build indexes concurrently, add constraints NOT VALID then "
+            "validate them, each statement under a lock timeout with retries.",
+        ),
+    ] = False,
+    ddl_lock_timeout: Annotated[
+        float,
+        typer.Option(
+            "--ddl-lock-timeout", help="Online mode: seconds a statement waits for its lock."
+        ),
+    ] = 2.0,
+    ddl_retries: Annotated[
+        int,
+        typer.Option("--ddl-retries", help="Online mode: retries of a statement that timed out."),
+    ] = 10,
+    statement_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--statement-timeout",
+            help="Online mode: seconds a statement may run (default: no limit).",
+        ),
+    ] = None,
     config_path: ConfigOption = None,
 ) -> None:
     """Apply (or roll back) migrations on a database."""
     from oxyde.migrations import migrate as run_migrations
+    from oxyde.migrations.online import OnlineSettings
 
     config = _config(config_path)
+    settings = OnlineSettings(ddl_lock_timeout, ddl_retries, statement_timeout)
     printer = ProgressPrinter()
 
     async def work(database: Any) -> None:
@@ -266,6 +333,8 @@ def migrate(
             progress=printer,
             preflight=not no_preflight,
             undo_partial=undo_partial,
+            online=online,
+            online_settings=settings,
         )
         if undo_partial:
             out.print(f"Reversed {len(result.undone)} statement(s).")
@@ -329,6 +398,9 @@ def sqlmigrate(
     dialect: Annotated[
         str | None, typer.Option(help="Dialect to render (default: DIALECT of the settings).")
     ] = None,
+    online: Annotated[
+        bool, typer.Option("--online", help="Show the PostgreSQL online-mode statements.")
+    ] = False,
     config_path: ConfigOption = None,
 ) -> None:
     """Print the SQL a migration runs (no database needed)."""
@@ -336,7 +408,11 @@ def sqlmigrate(
 
     config = _config(config_path)
     steps = migration_sql(
-        load_migrations(config.migrations_dir), name, dialect or config.dialect, backwards=backwards
+        load_migrations(config.migrations_dir),
+        name,
+        dialect or config.dialect,
+        backwards=backwards,
+        online=online,
     )
     if not steps:
         out.print("-- (no SQL)")

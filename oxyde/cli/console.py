@@ -86,6 +86,10 @@ class ProgressPrinter:
         """A statement about to run on its own (undoing a migration that stopped)."""
         out.print(f"  running: {escape(sql)};")
 
+    def retry(self, sql: str, attempt: int) -> None:
+        """An online-mode statement gave up waiting for its lock and will try again."""
+        out.print(f" [yellow]lock busy, retry {attempt}[/]", end="")
+
     def finish(self, name: str, *, backwards: bool, seconds: float) -> None:
         self.count += 1
         self.open_line = False

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from oxyde.migrations.online import online_steps
 from oxyde.migrations.operations import (
     AddCheck,
     AddColumn,
@@ -72,10 +73,13 @@ class MigrationContext:
         *,
         dialect: Dialect | str = "sqlite",
         sql: bool = False,
+        online: bool = False,
     ) -> None:
         self.state = state if state is not None else SchemaState()
         self._dialect = get_dialect(dialect) if isinstance(dialect, str) else dialect
         self._ddl: AlterDdl | None = alter_ddl(self._dialect) if sql else None
+        #: render PostgreSQL statements that take no long lock (``oxyde.migrations.online``)
+        self.online = online and self._dialect.name == "postgres"
         #: the operations recorded so far, in order
         self.operations: list[Operation] = []
         #: the SQL of those operations (only when rendering SQL)
@@ -104,6 +108,8 @@ class MigrationContext:
             steps = operation.sql(ddl, before, self.state)
             if getattr(operation, "name", None) not in self._enums_before:
                 steps = [replace(s, early=False) if s.early else s for s in steps]
+            if self.online:
+                steps = online_steps(operation, before, self.state, ddl, steps)
             self.steps.extend(replace(s, operation=index) for s in steps)
             self.checks.extend(checks_for(operation, before, self.state, ddl, index))
             self.touched.append(touched_by(operation))
@@ -189,7 +195,8 @@ class MigrationContext:
         ``db_type``, ``enum``, ``item_kind``, ``timezone``, ``comment``."""
         if not changes:
             raise ValueError(f"alter_column({table!r}, {column!r}) needs at least one change")
-        if self._ddl is not None and not self._ddl.transactional and len(changes) > 1:
+        one_by_one = self._ddl is not None and (not self._ddl.transactional or self.online)
+        if one_by_one and len(changes) > 1:
             # Where each statement commits, one statement per operation: a run that
             # stops between them can then be continued or reversed operation by operation.
             keys = {k: v for k, v in changes.items() if k != "unique"}

@@ -10,6 +10,7 @@ transaction with its bookkeeping row, where the database allows DDL in transacti
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,7 +24,8 @@ from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.loader import Migration, load_migrations, resolve_target
 from oxyde.migrations.lock import migration_lock
-from oxyde.migrations.operations import CreateTable, Step
+from oxyde.migrations.online import OnlineSettings
+from oxyde.migrations.operations import AddCheck, AddForeignKey, CreateTable, Step
 from oxyde.migrations.partial import PartialRun
 from oxyde.migrations.preflight import PreflightCheck
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
@@ -59,6 +61,17 @@ def _show(progress: Progress | None, sql: str) -> None:
     show = getattr(progress, "statement", None)
     if show is not None:
         show(sql)
+
+
+def _retrying(progress: Progress | None, sql: str, attempt: int) -> None:
+    # optional: a progress that has ``retry(sql, attempt)`` hears of lock timeouts
+    show = getattr(progress, "retry", None)
+    if show is not None:
+        show(sql, attempt)
+
+
+#: PostgreSQL's SQLSTATE for a statement that gave up waiting for a lock
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 @dataclass
@@ -167,9 +180,11 @@ def migration_sql(
     dialect: Dialect | str,
     *,
     backwards: bool = False,
+    online: bool = False,
 ) -> list[Step]:
     """The SQL ``migrate`` runs for migration ``name`` (or its ``downgrade``), assuming
-    every migration before it is applied. No database is needed."""
+    every migration before it is applied; ``online`` (or the file's ``online = True``):
+    PostgreSQL online mode. No database is needed."""
     target = resolve_target(migrations, name)
     if target is None:
         raise MigrationError("sqlmigrate needs a migration name, not 'zero'")
@@ -181,7 +196,9 @@ def migration_sql(
     for m in migrations:
         if m.name in before:
             m.run(ctx)
-    ctx = MigrationContext(ctx.state, dialect=dialect, sql=True)
+    ctx = MigrationContext(
+        ctx.state, dialect=dialect, sql=True, online=online or by_name[target].online
+    )
     by_name[target].run(ctx, backwards=backwards)
     return ctx.steps
 
@@ -211,8 +228,13 @@ def _foreign_keys_off(conn: Connection, ddl: AlterDdl) -> AbstractAsyncContextMa
     return _nothing()
 
 
-def _notes(ddl: AlterDdl, early: list[Step], main: list[Step]) -> list[str]:
+def _notes(ddl: AlterDdl, early: list[Step], main: list[Step], online: bool) -> list[str]:
     notes = []
+    if online:
+        return [
+            "online mode: each statement commits on its own under lock_timeout, retried "
+            "when it times out; if one fails the migration is recorded as partial"
+        ]
     if early:
         notes.append(
             f"{len(early)} statement(s) run and commit before the migration's transaction "
@@ -252,9 +274,13 @@ class _Runner:
         progress: Progress | None,
         *,
         preflight: bool = True,
+        online: bool = False,
+        settings: OnlineSettings | None = None,
     ) -> None:
         self.conn = conn
         self.preflight = preflight
+        self.online = online
+        self.settings = settings or OnlineSettings()
         self.dialect = conn.dialect
         self.ddl = alter_ddl(self.dialect)
         self.recorder = MigrationRecorder(conn)
@@ -269,10 +295,54 @@ class _Runner:
         except OxydeError as exc:
             raise MigrationError(f"{migration.name} failed: {exc} [SQL: {step.sql}]") from exc
 
-    def _render(self, migration: Migration, backwards: bool) -> MigrationContext:
-        ctx = MigrationContext(self.state.copy(), dialect=self.dialect, sql=True)
+    def _online(self, migration: Migration) -> bool:
+        return self.dialect.name == "postgres" and (self.online or migration.online)
+
+    def _render(
+        self, migration: Migration, backwards: bool, online: bool | None = None
+    ) -> MigrationContext:
+        online = self._online(migration) if online is None else online
+        ctx = MigrationContext(self.state.copy(), dialect=self.dialect, sql=True, online=online)
         migration.run(ctx, backwards=backwards)
         return ctx
+
+    def _sequence(self, ctx: MigrationContext) -> list[Step]:
+        """The statements run one by one: all of them, in order, in online mode."""
+        return list(ctx.steps) if ctx.online else [s for s in ctx.steps if not s.early]
+
+    async def _execute_online(self, migration: Migration, step: Step, *, again: bool) -> None:
+        """``step`` under ``lock_timeout``, retried when it times out waiting for a lock;
+        ``again``: it ran before and failed (run its cleanup first)."""
+        settings = self.settings
+        conn = self.conn
+        lock_ms = max(1, round(settings.lock_timeout * 1000))
+        statement_ms = round(settings.statement_timeout * 1000) if settings.statement_timeout else 0
+        attempt = 0
+        while True:
+            await conn.execute(f"SET lock_timeout = {lock_ms}", ())
+            await conn.execute(f"SET statement_timeout = {statement_ms}", ())
+            try:
+                if (again or attempt) and step.cleanup:
+                    await conn.execute(driver_sql(step.cleanup, self.dialect), ())
+                await conn.execute(driver_sql(step.sql, self.dialect), ())
+                return
+            except OxydeError as exc:
+                if exc.sqlstate != LOCK_NOT_AVAILABLE or attempt >= settings.retries:
+                    hint = (
+                        f" (gave up after {attempt + 1} tries of {settings.lock_timeout}s)"
+                        if exc.sqlstate == LOCK_NOT_AVAILABLE
+                        else ""
+                    )
+                    raise MigrationError(
+                        f"{migration.name} failed: {exc}{hint} [SQL: {step.sql}]"
+                    ) from exc
+            finally:
+                await conn.execute("RESET lock_timeout", ())
+                await conn.execute("RESET statement_timeout", ())
+            attempt += 1
+            _retrying(self.progress, step.sql, attempt)
+            # let the writes queued behind the lock through before asking again
+            await asyncio.sleep(min(0.05 * 2**attempt, 2.0))
 
     def _resume_point(self, migration: Migration, main: list[Step], resume: PartialRun) -> int:
         if not resume.matches(main):
@@ -293,12 +363,13 @@ class _Runner:
         resume: PartialRun | None = None,
     ) -> None:
         started = time.monotonic()
-        ctx = self._render(migration, backwards)
+        online = resume.online if resume is not None else self._online(migration)
+        ctx = self._render(migration, backwards, online)
         manual = [s.manual for s in ctx.steps if s.manual]
         if manual and not fake:
             raise MigrationError(f"{migration.name} needs a manual step: {manual[0]}")
         early = [s for s in ctx.steps if s.early]
-        main = [s for s in ctx.steps if not s.early]
+        main = self._sequence(ctx)
         start = 0
         if resume is not None and not fake:
             start = self._resume_point(migration, main, resume)
@@ -306,7 +377,9 @@ class _Runner:
             first = main[start].operation if start < len(main) else len(ctx.operations)
             await self._preflight(migration, ctx.preflight(first))
         if self.progress is not None:
-            notes = [] if fake else _notes(self.ddl, early, main)
+            notes = [] if fake else _notes(self.ddl, early, main, online)
+            if not fake and (self.online or migration.online) and not online:
+                notes.append(f"online mode is for PostgreSQL; {self.dialect.name} runs it as usual")
             if start:
                 notes.insert(
                     0,
@@ -318,6 +391,8 @@ class _Runner:
             self.progress.start(migration.name, backwards=backwards, fake=fake, notes=notes)
         if fake:
             await self._bookkeep(migration, backwards)
+        elif online:
+            await self._run_statements(migration, backwards, main, start, online=True)
         elif self.ddl.transactional:
             await self._run_in_transaction(migration, backwards, early, main)
         else:
@@ -389,17 +464,26 @@ class _Runner:
             )
 
     async def _run_statements(
-        self, migration: Migration, backwards: bool, main: list[Step], start: int = 0
+        self,
+        migration: Migration,
+        backwards: bool,
+        main: list[Step],
+        start: int = 0,
+        *,
+        online: bool = False,
     ) -> None:
         done = start
         try:
             for step in main[start:]:
-                await self._execute(migration, step)
+                if online:
+                    await self._execute_online(migration, step, again=done == start > 0)
+                else:
+                    await self._execute(migration, step)
                 done += 1
         except BaseException:
             if done:
                 # which statement failed, and a digest of those that ran, to continue
-                run = PartialRun.of(main, done, backwards=backwards)
+                run = PartialRun.of(main, done, backwards=backwards, online=online)
                 await self.recorder.record(migration.name, partial=run.record())
             raise
         await self._bookkeep(migration, backwards)
@@ -407,8 +491,8 @@ class _Runner:
     async def undo_partial(self, migration: Migration, run: PartialRun) -> list[str]:
         """Reverse the statements a migration ran before it stopped, newest first,
         and record it as it was before it started. Returns the statements run."""
-        ctx = self._render(migration, run.backwards)
-        main = [s for s in ctx.steps if not s.early]
+        ctx = self._render(migration, run.backwards, run.online)
+        main = self._sequence(ctx)
         self._resume_point(migration, main, run)
         # the schema before each operation, to render what reverses it
         replayed = MigrationContext(self.state.copy(), dialect=self.dialect)
@@ -422,7 +506,9 @@ class _Runner:
         for index in ran:
             op = ctx.operations[index]
             own = [i for i, s in enumerate(main) if s.operation == index]
-            if any(i >= run.done for i in own) and not isinstance(op, CreateTable):
+            # of those, only these exist as a whole once their first statement ran
+            whole = CreateTable | AddForeignKey | AddCheck
+            if any(i >= run.done for i in own) and not isinstance(op, whole):
                 shown = "; ".join(main[i].sql for i in own if i < run.done)
                 raise MigrationError(
                     f"{migration.name}: '{op.describe()}' stopped after some of its "
@@ -450,7 +536,7 @@ class _Runner:
                 undone_to = first
         except BaseException:
             if undone_to is not None:
-                left = PartialRun.of(main, undone_to, backwards=run.backwards)
+                left = PartialRun.of(main, undone_to, backwards=run.backwards, online=run.online)
                 await self.recorder.record(migration.name, partial=left.record())
             raise
         if run.backwards:
@@ -470,6 +556,8 @@ async def migrate(
     progress: Progress | None = None,
     preflight: bool = True,
     undo_partial: bool = False,
+    online: bool = False,
+    online_settings: OnlineSettings | None = None,
 ) -> RunResult:
     """Bring ``database`` to ``target``: a migration name or unique prefix (applying
     what leads to it, or rolling back what came after it), ``"zero"`` (roll back
@@ -479,7 +567,11 @@ async def migrate(
 
     A migration that stopped part-way (``oxyde.migrations.partial``) is continued from
     the statement that failed when the run goes the same way; ``undo_partial`` instead
-    reverses the statements it ran (and runs nothing else)."""
+    reverses the statements it ran (and runs nothing else).
+
+    ``online`` (or ``online = True`` in a migration file) runs PostgreSQL migrations
+    without long locks (``oxyde.migrations.online``), each statement on its own under
+    ``online_settings``' lock timeout, with retries."""
     migrations = load_migrations(directory)
     db = await _database(database)
     result = RunResult()
@@ -496,7 +588,9 @@ async def migrate(
                 raise MigrationError("no migration stopped part-way; there is nothing to undo")
             if fake or target is not None:
                 raise MigrationError("--undo-partial takes neither a target nor --fake")
-            undo_runner = _Runner(conn, migrations, applied, progress, preflight=False)
+            undo_runner = _Runner(
+                conn, migrations, applied, progress, preflight=False, settings=online_settings
+            )
             result.undone = await undo_runner.undo_partial(
                 by_name[stopped.name], PartialRun.parse(stopped.name, stopped.partial)
             )
@@ -528,7 +622,15 @@ async def migrate(
             resume_name = stopped.name
             plan.remove(entry)
             plan.insert(0, entry)
-        runner = _Runner(conn, migrations, applied, progress, preflight=preflight)
+        runner = _Runner(
+            conn,
+            migrations,
+            applied,
+            progress,
+            preflight=preflight,
+            online=online,
+            settings=online_settings,
+        )
         for migration, backwards in plan:
             continued = resume if migration.name == resume_name else None
             await runner.run(migration, backwards=backwards, fake=fake, resume=continued)

@@ -41,6 +41,8 @@ class Migration:
     downgrade: MigrationFunction
     #: migrations this one stands in for (a squashed history)
     replaces: tuple[str, ...] = ()
+    #: ``online = True`` in the file: run in PostgreSQL online mode (no long locks)
+    online: bool = False
 
     @property
     def number(self) -> int | None:
@@ -108,6 +110,7 @@ def load_migrations(directory: str | Path) -> list[Migration]:
             upgrade=upgrade,
             downgrade=downgrade,
             replaces=_depends(getattr(module, "replaces", None), name),
+            online=getattr(module, "online", False) is True,
         )
     for migration in found.values():
         missing = [d for d in migration.depends_on if d not in found]

@@ -3,7 +3,7 @@ schema the existing migrations build and the schema the models ask for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ def make_migration(
     dry_run: bool = False,
     empty: bool = False,
     dialect: str | None = None,
+    online_when: Callable[[Sequence[Operation]], bool] | None = None,
 ) -> MadeMigration | None:
     """Write the migration that brings the history in ``directory`` to the models (all
     registered table models by default). None when nothing changed (unless ``empty``).
@@ -59,6 +60,7 @@ def make_migration(
     Raises ``UndecidedRenamesError`` when a likely rename was neither confirmed in
     ``renames`` nor answered by ``decide``. With ``dialect``, the migration's SQL is
     rendered for it first, so what that database cannot do fails now, not at deploy.
+    ``online_when(operations)`` True writes ``online = True`` in the file.
     """
     folder = Path(directory)
     migrations = load_migrations(folder)
@@ -90,6 +92,7 @@ def make_migration(
         reverse_operations(old, operations),
         depends_on=leaves[0] if leaves else None,
         description="\n".join(op.describe() for op in operations) or "Empty migration.",
+        online=online_when is not None and bool(operations) and online_when(operations),
     )
     path = folder / f"{file_name}.py"
     made = MadeMigration(file_name, path, list(operations), source)

@@ -55,13 +55,16 @@ class Step:
     enum values, which a transaction cannot use until they are committed); they are
     written to be harmless when repeated. ``manual`` marks a step that cannot run: the
     migration needs hand-written SQL. ``operation`` is the index of the operation that
-    rendered it in its migration (-1 outside a migration context).
+    rendered it in its migration (-1 outside a migration context). ``cleanup`` runs
+    before the statement is tried again (PostgreSQL online mode: a failed concurrent
+    index build leaves an invalid index behind).
     """
 
     sql: str
     early: bool = False
     manual: str | None = None
     operation: int = -1
+    cleanup: str | None = None
 
 
 class Operation:

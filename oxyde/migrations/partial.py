@@ -3,7 +3,8 @@ cannot roll DDL back (MySQL, PostgreSQL statements that run outside a transactio
 
 It is kept in the ``partial`` value of the migration's record as ``upgrade 2/5 9f3c0a1b``:
 the direction, how many of the statements ran (the next one is the one that failed),
-how many there are, and a digest of the statements that ran. The digest lets the next
+how many there are, a digest of the statements that ran, and ``online`` when they were
+PostgreSQL online-mode statements. The digest lets the next
 ``migrate`` continue only when the migration still starts with those statements.
 """
 
@@ -19,7 +20,7 @@ from oxyde.migrations.operations import Step
 
 __all__ = ["PartialRun", "statements_digest"]
 
-_FORMAT = re.compile(r"^(upgrade|downgrade) (\d+)/(\d+)(?: ([0-9a-f]+))?$")
+_FORMAT = re.compile(r"^(upgrade|downgrade) (\d+)/(\d+)(?: ([0-9a-f]+))?( online)?$")
 
 
 def statements_digest(steps: Sequence[Step]) -> str:
@@ -39,10 +40,14 @@ class PartialRun:
     total: int
     #: digest of the statements that ran (None in records written without it)
     digest: str | None = None
+    #: it ran in PostgreSQL online mode (continue it the same way)
+    online: bool = False
 
     @classmethod
-    def of(cls, steps: Sequence[Step], done: int, *, backwards: bool) -> PartialRun:
-        return cls(backwards, done, len(steps), statements_digest(steps[:done]))
+    def of(
+        cls, steps: Sequence[Step], done: int, *, backwards: bool, online: bool = False
+    ) -> PartialRun:
+        return cls(backwards, done, len(steps), statements_digest(steps[:done]), online)
 
     @classmethod
     def parse(cls, name: str, text: str) -> PartialRun:
@@ -51,8 +56,8 @@ class PartialRun:
             raise MigrationError(
                 f"the record of {name} says it stopped at {text!r}, not understood"
             )
-        direction, done, total, digest = match.groups()
-        return cls(direction == "downgrade", int(done), int(total), digest)
+        direction, done, total, digest, online = match.groups()
+        return cls(direction == "downgrade", int(done), int(total), digest, bool(online))
 
     @property
     def direction(self) -> str:
@@ -63,8 +68,8 @@ class PartialRun:
         return f"{self.direction} {self.done}/{self.total}"
 
     def record(self) -> str:
-        text = self.describe()
-        return f"{text} {self.digest}" if self.digest else text
+        text = f"{self.describe()} {self.digest}" if self.digest else self.describe()
+        return f"{text} online" if self.online else text
 
     def matches(self, steps: Sequence[Step]) -> bool:
         """Whether ``steps`` (the migration as it renders now) start with what ran."""

@@ -67,8 +67,10 @@ def render_migration(
     depends_on: str | Sequence[str] | None,
     description: str = "",
     replaces: Sequence[str] = (),
+    online: bool = False,
 ) -> str:
-    """The source of a migration file."""
+    """The source of a migration file; ``online`` writes ``online = True`` (PostgreSQL
+    online mode, see ``oxyde.migrations.online``)."""
     body_up = _body(upgrade)
     body_down = _body(downgrade)
     code = body_up + body_down
@@ -95,6 +97,9 @@ def render_migration(
         lines.append(f"depends_on = {list(depends_on)!r}")
     if replaces:
         lines.append(f"replaces = {list(replaces)!r}")
+    if online:
+        lines.append("# a large table: on PostgreSQL, run without long locks")
+        lines.append("online = True")
     lines.extend(["", ""])
     lines.append("def upgrade(ctx: MigrationContext) -> None:")
     source = "\n".join(lines) + "\n" + body_up
