@@ -1,5 +1,6 @@
 """The ``oxyde`` command line: ``init``, ``makemigrations``, ``migrate``,
-``showmigrations``, ``sqlmigrate``, ``migrations squash`` and ``generate-stubs``."""
+``showmigrations``, ``sqlmigrate``, ``lint-migrations``, ``migrations squash`` and
+``generate-stubs``."""
 
 from __future__ import annotations
 
@@ -423,6 +424,51 @@ def sqlmigrate(
             out.print(escape(f"{step.sql}; -- runs before the migration's transaction"))
         else:
             out.print(escape(f"{step.sql};"))
+
+
+# -- lint-migrations --------------------------------------------------------------------
+
+
+@app.command("lint-migrations")
+@reports_errors
+def lint_migrations(
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="Migration names or unique prefixes (default: all)."),
+    ] = None,
+    dialect: Annotated[
+        str | None, typer.Option(help="Database to judge for (default: DIALECT of the settings).")
+    ] = None,
+    online: Annotated[
+        bool, typer.Option("--online", help="As run with `oxyde migrate --online`.")
+    ] = False,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="A rule to leave out (repeatable).")
+    ] = None,
+    config_path: ConfigOption = None,
+) -> None:
+    """Flag operations that lock or rewrite a table on a live database, with the safe
+    alternative; exit status 1 when there are any (no database needed)."""
+    from oxyde.migrations import load_migrations, resolve_target
+    from oxyde.migrations.lint import lint_migrations as lint
+
+    config = _config(config_path)
+    migrations = load_migrations(config.migrations_dir)
+    chosen = None
+    if names:
+        chosen = [n for n in (resolve_target(migrations, name) for name in names) if n]
+    judged = dialect or config.dialect
+    findings = lint(migrations, judged, names=chosen, online=online, exclude=exclude or ())
+    for finding in findings:
+        out.print(escape(finding.line(judged)))
+    checked = len(chosen) if chosen is not None else len(migrations)
+    if findings:
+        err.print(
+            f"Error: {len(findings)} operation(s) lock or rewrite a table on {judged} "
+            f"({checked} migration(s) checked)"
+        )
+        raise typer.Exit(1)
+    out.print(f"No locking operations found on {escape(judged)} ({checked} migration(s)).")
 
 
 # -- migrations squash ------------------------------------------------------------------

@@ -284,3 +284,93 @@ async def test_a_migration_stopped_part_way_is_continued_or_undone(
     assert "Unapplying 0002_widen... OK" in done.stdout
     assert "Unapplying 0001_author... OK" in done.stdout
     assert await recorded(db) == []
+
+
+RISKY = """\
+ctx.add_column("mg_post", {"name": "token", "kind": "str", "nullable": True,
+                           "db_default": "random()"})
+ctx.add_column("mg_post", {"name": "must", "kind": "int"})
+ctx.alter_column("mg_post", "score", kind="str", max_length=20)
+ctx.alter_column("mg_post", "title", nullable=False)
+ctx.create_index("mg_post", {"name": "mg_post_code_idx", "columns": ["code"]})
+ctx.add_foreign_key("mg_post", "fk_mg_post_author", "author_id", "mg_author", "id")
+ctx.add_check("mg_post", "mg_post_qty_ck", "qty <> ''")
+ctx.rename_column("mg_post", "code", "slug")
+"""
+
+#: the rules each backend flags for RISKY, in its order
+EXPECTED_RULES = {
+    "postgres": [
+        "adding-field-with-volatile-default",
+        "adding-required-field",
+        "changing-column-type",
+        "setting-not-null",
+        "require-concurrent-index-creation",
+        "constraint-missing-not-valid",
+        "constraint-missing-not-valid",
+        "renaming-column",
+    ],
+    "mysql": [
+        "adding-field-with-volatile-default",
+        "adding-required-field",
+        "changing-column-type",
+        "setting-not-null",
+        "constraint-missing-not-valid",
+        "constraint-missing-not-valid",
+        "renaming-column",
+    ],
+    "sqlite": [
+        "adding-field-with-volatile-default",
+        "adding-required-field",
+        "table-rebuild",
+        "table-rebuild",
+        "table-rebuild",
+        "table-rebuild",
+        "renaming-column",
+    ],
+}
+
+
+async def test_lint_migrations_names_what_locks_with_the_safe_way(
+    database_url: str, backend_name: str, tmp_path: Path
+) -> None:
+    folder = project(tmp_path, backend_name, database_url)
+    write(folder, "0001_initial", INITIAL, "pass", None)
+    write(folder, "0002_risky", RISKY, "pass", "0001_initial")
+
+    # new tables are empty: creating them is never flagged
+    first = await run(folder, "lint-migrations", "0001")
+    assert first.returncode == 0, first.stderr
+    assert f"No locking operations found on {backend_name} (1 migration(s))." in first.stdout
+
+    found = await run(folder, "lint-migrations")
+    assert found.returncode == 1
+    lines = found.stdout.splitlines()
+    assert [re.search(r"\[([a-z-]+)\]", line).group(1) for line in lines] == (  # type: ignore[union-attr]
+        EXPECTED_RULES[backend_name]
+    )
+    assert all(line.startswith("0002_risky: ") and "Instead: " in line for line in lines)
+    assert f"operation(s) lock or rewrite a table on {backend_name}" in found.stderr
+    if backend_name == "postgres":
+        index = next(line for line in lines if "require-concurrent-index-creation" in line)
+        assert "CREATE INDEX blocks writes to mg_post while it builds" in index
+        assert "--online" in index and "CONCURRENTLY" in index
+
+    # online mode is the safe form of the index and constraint rules on PostgreSQL
+    online = await run(folder, "lint-migrations", "--online")
+    rules = re.findall(r"\[([a-z-]+)\]", online.stdout)
+    if backend_name == "postgres":
+        assert rules == [
+            "adding-field-with-volatile-default",
+            "adding-required-field",
+            "changing-column-type",
+            "renaming-column",
+        ]
+    else:
+        assert rules == EXPECTED_RULES[backend_name]
+
+    excluded = await run(
+        folder, "lint-migrations", "--exclude", "renaming-column", "--exclude", "nonsense"
+    )
+    assert excluded.returncode == 1
+    assert "unknown rule(s) nonsense" in excluded.stderr
