@@ -6,7 +6,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
-EXTRAS ?= postgres,mysql,dev
+# postgres-c: psycopg built against the system libpq (psycopg.pq.__impl__ == "c"), not the
+# prebuilt binary the plain `postgres` extra installs.
+EXTRAS ?= postgres-c,mysql,cli,dev
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 REGRESS_ARGS ?=
@@ -85,6 +87,9 @@ $(BUILD_FLAGS_FILE): FORCE | $(VENV)/pyvenv.cfg
 
 $(STAMP): $(VENV)/pyvenv.cfg $(BUILD_FLAGS_FILE) $(INSTALL_INPUTS) $(if $(MISSING_EXTENSIONS),FORCE)
 	@$(MAKE) --no-print-directory system-deps
+	@# The distribution was called `oxyde` before it took its own index name; an old
+	@# install of it would shadow the new one's metadata.
+	@$(VENV_PIP) uninstall -y -q oxyde 2>/dev/null || true
 	$(INSTALL_ENV) $(VENV_PIP) install -e '.[$(EXTRAS)]'
 	@if [ "$(INSTALL_ENV)" != OXYDE_NO_EXTENSIONS=1 ]; then \
 	  for src in $(SPEEDUP_SOURCES); do \

@@ -28,7 +28,7 @@ class _Entry(NamedTuple):
     cls: str
     #: top-level name of the driver package the module imports
     driver: str
-    #: the ``pip install 'oxyde[extra]'`` that provides it
+    #: the ``pip install 'oxyde-cy[extra]'`` that provides it
     extra: str
 
 
@@ -56,7 +56,7 @@ def backend_class(name: str) -> BackendFactory:
         if missing == entry.driver.partition(".")[0]:
             raise ImportError(
                 f"the {key} backend needs the {entry.driver!r} driver: "
-                f"pip install 'oxyde[{entry.extra}]'"
+                f"pip install 'oxyde-cy[{entry.extra}]'"
             ) from exc
         if exc.name == entry.module:
             raise ImportError(f"the {key} backend is not available in this build") from exc

@@ -119,7 +119,7 @@ def test_missing_driver_names_the_extra_to_install() -> None:
         "    try:\n"
         "        backend_class(name)\n"
         "    except ImportError as exc:\n"
-        "        assert f\"pip install 'oxyde[{extra}]'\" in str(exc), exc\n"
+        "        assert f\"pip install 'oxyde-cy[{extra}]'\" in str(exc), exc\n"
         "    else:\n"
         "        raise AssertionError(name)\n"
     )

@@ -83,7 +83,7 @@ def _implementation() -> str:
 
 
 class Contender(Suite):
-    packages = ("oxyde", "oxyde-core", "pydantic", "psycopg", "apsw", "mysqlclient")
+    packages = ("oxyde-cy", "oxyde", "oxyde-core", "pydantic", "psycopg", "apsw", "mysqlclient")
 
     async def setup(self, target: Target) -> None:
         settings = PoolSettings(min_connections=target.pool_size, max_connections=target.pool_size)

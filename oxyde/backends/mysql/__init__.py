@@ -1,4 +1,4 @@
-"""The MySQL / MariaDB backend on mysqlclient (the optional extra ``oxyde[mysql]``).
+"""The MySQL / MariaDB backend on mysqlclient (the optional extra ``oxyde-cy[mysql]``).
 
 ``MySQLBackend`` is what ``AsyncDatabase`` opens for ``mysql://`` and ``mariadb://``
 URLs; ``MySQLConnection`` is one borrowed connection.
