@@ -35,7 +35,7 @@ MISSING_EXTENSIONS := $(strip $(foreach src,$(SPEEDUP_SOURCES),$(if $(wildcard $
 endif
 BUILD_FLAGS := $(INSTALL_ENV) OXYDE_DEBUG_BUILD=$(OXYDE_DEBUG_BUILD) EXTRAS=$(EXTRAS)
 
-.PHONY: help demo test lint bench bench-check install system-deps clean distclean FORCE soak
+.PHONY: help demo test lint bench bench-check wheel install system-deps clean distclean FORCE soak
 
 help:
 	@echo "make demo    run examples/demo.py (creates .venv and builds oxyde first)"
@@ -44,6 +44,7 @@ help:
 	@echo "make bench   run bench/run.py with BENCH_ARGS"
 	@echo "make soak    the pool state machine, long (OXYDE_SOAK_EXAMPLES, OXYDE_SOAK_STEPS)"
 	@echo "make bench-check  quick run; fail if a ratio to the raw drivers fell >25% below bench/baseline.json"
+	@echo "make wheel   build + auditwheel-repair a wheel, test it in a fresh virtualenv"
 	@echo "make clean   remove build output (distclean also removes .venv)"
 
 demo: $(STAMP)
@@ -75,6 +76,9 @@ bench: $(STAMP)
 # Ratios, not times: see bench/regress.py. REGRESS_ARGS='--record' rewrites the baseline.
 bench-check: $(STAMP)
 	$(VENV_PY) bench/regress.py $(REGRESS_ARGS)
+# build/wheel/: the repaired wheel. WHEEL_DEBUG_SYMBOLS=1 keeps the extensions' symbols.
+wheel: $(STAMP)
+	VENV_PY=$(VENV_PY) PYTHON=$(PYTHON) tools/wheel.sh
 
 install: $(STAMP)
 

@@ -12,9 +12,14 @@ system prefers over the ``.py`` next to it. Environment switches:
 ``OXYDE_DEBUG_BUILD=1``
     ``-O0 -g`` with C asserts on, Cython's annotated HTML next to each source, and line
     tracing (so coverage and profilers see lines inside the compiled code).
+``OXYDE_STRIP=1``
+    link the extensions stripped (no symbol table, no debug sections): the published wheels.
+    Ignored by debug builds.
 
 Release builds use ``-O2`` and keep ``-g1`` (function names and line tables) so native
-profilers such as ``py-spy record --native`` can name frames inside the extensions.
+profilers such as ``py-spy record --native`` can name frames inside the extensions; a
+stripped build is smaller but those frames lose their names (the wheels workflow also
+builds unstripped wheels on request for that).
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ class _Settings:
         self.skip = _flag("OXYDE_NO_EXTENSIONS")
         self.required = _flag("OXYDE_REQUIRE_EXTENSIONS")
         self.debug = _flag("OXYDE_DEBUG_BUILD")
+        # -s is the GNU/LLVM linkers' spelling; other platforms keep their symbols.
+        self.strip = _flag("OXYDE_STRIP") and not self.debug and sys.platform.startswith("linux")
         if self.skip and self.required:
             sys.exit("OXYDE_NO_EXTENSIONS=1 and OXYDE_REQUIRE_EXTENSIONS=1 contradict each other")
 
@@ -57,11 +64,13 @@ def _extensions() -> list[Extension]:
     else:
         compile_args = ["-O2", "-g1"]
         macros = []
+    link_args = ["-s"] if SETTINGS.strip else []
     return [
         Extension(
             f"oxyde._speedups.{name}",
             [f"oxyde/_speedups/{name}.py"],
             extra_compile_args=compile_args,
+            extra_link_args=link_args,
             define_macros=macros,
             # optional=True turns a compiler failure into a warning; the .py stays in use.
             optional=not SETTINGS.required,

@@ -10,6 +10,7 @@ then they fail.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -23,7 +24,11 @@ hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
-BACKENDS_DIR = Path(__file__).resolve().parent.parent / "oxyde" / "backends"
+# The installed package's backends (a source checkout's, or a wheel's when the tests run
+# against one from another directory).
+_backends_spec = importlib.util.find_spec("oxyde.backends")
+assert _backends_spec is not None and _backends_spec.origin is not None
+BACKENDS_DIR = Path(_backends_spec.origin).parent
 ALL_BACKENDS = ("sqlite", "postgres", "mysql")
 DEFAULT_URLS = {
     "postgres": "postgresql://postgres@127.0.0.1:5432/test",

@@ -21,7 +21,7 @@ from oxyde import (
     Q,
     Sum,
 )
-from tests.integration.agg_models import (
+from tests.support.agg_models import (
     AggAuthor,
     AggPost,
     Statements,

@@ -18,7 +18,7 @@ from oxyde import (
     Q,
     RawSQL,
 )
-from tests.integration.agg_models import AggAuthor, AggPost, load_data
+from tests.support.agg_models import AggAuthor, AggPost, load_data
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import msgpack  # type: ignore[import-untyped]
 import pytest
 
 from oxyde import ManagerError, NotFoundError, create_tables, drop_tables
-from tests.integration.models import HOOK_LOG, Company, Hooked
+from tests.support.models import HOOK_LOG, Company, Hooked
 
 
 @pytest.fixture

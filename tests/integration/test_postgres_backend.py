@@ -902,7 +902,7 @@ async def test_orm_bulk_create_with_a_duplicate_writes_nothing(
     database: Any, model_tables: Callable[..., Awaitable[None]]
 ) -> None:
     from oxyde.exceptions import UniqueViolationError as Unique
-    from tests.integration.models import Company
+    from tests.support.models import Company
 
     await model_tables(Company)
     companies = [Company(name=f"c{i}") for i in range(10_000)]
@@ -920,7 +920,7 @@ async def test_orm_bulk_create_with_a_duplicate_writes_nothing(
 async def test_orm_bulk_update_runs_in_one_pipeline(
     database: Any, model_tables: Callable[..., Awaitable[None]]
 ) -> None:
-    from tests.integration.models import Company
+    from tests.support.models import Company
 
     await model_tables(Company)
     companies = await Company.objects.bulk_create([Company(name=f"c{i}") for i in range(3000)])
@@ -939,7 +939,7 @@ async def test_orm_bulk_update_runs_in_one_pipeline(
 async def test_orm_explain_analyze_json(
     database: Any, model_tables: Callable[..., Awaitable[None]]
 ) -> None:
-    from tests.integration.models import Company
+    from tests.support.models import Company
 
     await model_tables(Company)
     await Company.objects.create(name="Acme")
@@ -956,7 +956,7 @@ async def test_orm_row_locks_block_other_transactions(
     database: Any, model_tables: Callable[..., Awaitable[None]]
 ) -> None:
     from oxyde.db import atomic
-    from tests.integration.models import Company
+    from tests.support.models import Company
 
     await model_tables(Company)
     acme = await Company.objects.create(name="Acme")
@@ -993,7 +993,7 @@ async def test_orm_iterator_streams_through_a_server_cursor(
     database: Any, model_tables: Callable[..., Awaitable[None]]
 ) -> None:
     from oxyde.db import atomic
-    from tests.integration.models import Company
+    from tests.support.models import Company
 
     await model_tables(Company)
     await Company.objects.bulk_create([Company(name=f"c{i:04}") for i in range(2500)])
@@ -1014,7 +1014,7 @@ async def test_orm_execute_raw_uses_dollar_placeholders(
     database: Any, model_tables: Callable[..., Awaitable[None]]
 ) -> None:
     from oxyde.queries import execute_raw
-    from tests.integration.models import Company
+    from tests.support.models import Company
 
     await model_tables(Company)
     await Company.objects.create(name="50% off", country="US")

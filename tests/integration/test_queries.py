@@ -23,7 +23,7 @@ from oxyde import (
     drop_tables,
     execute_raw,
 )
-from tests.integration.models import Author, Company, Post, Status
+from tests.support.models import Author, Company, Post, Status
 
 
 @pytest.fixture

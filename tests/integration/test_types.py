@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from oxyde import create_tables, drop_tables
-from tests.integration.models import Everything, Status, Token
+from tests.support.models import Everything, Status, Token
 
 SAMPLE: dict[str, Any] = {
     "i": -(2**62),

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from oxyde import Count, FieldError, ManagerError, MultipleObjectsReturned, Sum
-from tests.integration.agg_models import (
+from tests.support.agg_models import (
     AggAuthor,
     AggPost,
     Statements,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from oxyde import Check, Field, FieldError, IntegrityError, Model
-from tests.integration.models import Everything, Status
+from tests.support.models import Everything, Status
 
 
 class UpUser(Model):

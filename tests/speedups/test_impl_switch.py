@@ -205,8 +205,12 @@ def test_an_extension_older_than_its_source_is_not_used(
     (root / "setup.py").write_text("# marks a source checkout\n", encoding="utf-8")
     stale, *_ = _impl.SPEEDUP_MODULES
     source = root / "oxyde" / "_speedups" / f"{stale}.py"
-    later = max(p.stat().st_mtime for p in source.parent.iterdir()) + 10
-    os.utime(source, (later, later))
+    # Same time for every file first: an installed wheel's files carry the order pip
+    # extracted them in, which can leave an extension microseconds older than its source.
+    now = max(p.stat().st_mtime for p in source.parent.iterdir())
+    for path in source.parent.iterdir():
+        os.utime(path, (now, now))
+    os.utime(source, (now + 10, now + 10))
 
     report = probe("auto", root)
     assert report["impl"] == "python"

@@ -22,7 +22,7 @@ from oxyde import F, Q, _protocol
 from oxyde.queries.expressions import Count
 from oxyde.sql.compiler import compile_statement
 from oxyde.sql.dialects import get_dialect
-from tests.integration.models import Author, Everything, Post, Status
+from tests.support.models import Author, Everything, Post, Status
 
 ImplPair = tuple[ModuleType, ModuleType]
 

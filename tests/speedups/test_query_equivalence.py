@@ -27,7 +27,7 @@ from oxyde.queries.rowplan import column_converter, model_plan
 from oxyde.sql.compiler import clear_cache
 from oxyde.sql.dialects import MYSQL, POSTGRES, SQLITE
 from oxyde.sql.dialects.base import Dialect
-from tests.unit.golden_models import (
+from tests.support.golden_models import (
     GQ_MODELS,
     GqAuthor,
     GqBook,

@@ -24,7 +24,7 @@ from oxyde.exceptions import (
     NotFoundError,
 )
 from oxyde.queries import lookupmemo, pointget
-from tests.unit.golden_models import GqAuthor, GqBook, GqStatus, GqTag, Recorder
+from tests.support.golden_models import GqAuthor, GqBook, GqStatus, GqTag, Recorder
 
 pytestmark = pytest.mark.speedups
 

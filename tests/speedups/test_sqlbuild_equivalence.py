@@ -15,7 +15,7 @@ from oxyde.sql import ir as grammar
 from oxyde.sql.dialects import MYSQL, POSTGRES, SQLITE
 from oxyde.sql.dialects.base import Dialect
 from oxyde.sql.ir import Node
-from tests.irkit import col, p, select
+from tests.support.irkit import col, p, select
 
 pytestmark = pytest.mark.speedups
 

@@ -18,7 +18,7 @@ from oxyde.queries import annotations
 from oxyde.queries.setops import _shift
 from oxyde.sql import render
 from oxyde.sql.dialects import get_dialect
-from tests.integration.agg_models import AggAuthor, AggPost
+from tests.support.agg_models import AggAuthor, AggPost
 
 DIALECTS = ("postgres", "sqlite", "mysql")
 

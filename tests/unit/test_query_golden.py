@@ -21,7 +21,7 @@ import pytest
 from oxyde import F, Model, Q, Query
 from oxyde.exceptions import NotFoundError
 from oxyde.models.registry import get_meta
-from tests.unit.golden_models import GqAuthor, GqBook, GqStatus, GqTag, Recorder
+from tests.support.golden_models import GqAuthor, GqBook, GqStatus, GqTag, Recorder
 
 DIALECTS = ("postgres", "sqlite", "mysql")
 B = GqBook.objects

@@ -15,7 +15,7 @@ import pytest
 
 from oxyde.sql import SQLITE, render
 from oxyde.sql.ir import Node
-from tests.irkit import col, p, select, sql_helpers
+from tests.support.irkit import col, p, select, sql_helpers
 
 where, expr = sql_helpers(SQLITE)
 
