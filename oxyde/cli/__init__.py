@@ -1,11 +1,12 @@
-"""The ``oxyde`` command line (also ``python -m oxyde``); needs the ``cli`` extra."""
+"""The ``oxyde`` command line (also ``python -m oxyde``); needs the ``cli`` extra.
+
+``import oxyde`` never imports this package, so typer and rich stay optional: without
+them, the ``oxyde`` command says which extra to install instead of a traceback.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from oxyde.cli.app import app
+from typing import Any
 
 __all__ = ["app", "main"]
 
@@ -15,25 +16,21 @@ MISSING_EXTRA = (
     "pip install 'oxyde-cy[cli]'"
 )
 
+_missing: str | None = None
+try:
+    from oxyde.cli.app import app
+    from oxyde.cli.app import main as _run
+except ModuleNotFoundError as exc:
+    # Only the optional dependencies are reported this way; any other import error in
+    # the CLI is a bug and keeps its traceback.
+    _missing = (exc.name or "").partition(".")[0]
+    if _missing not in ("typer", "rich"):
+        raise
+    app: Any = None  # type: ignore[no-redef]
+
 
 def main() -> None:
     """Runs the command line, or says which extra to install when typer/rich are missing."""
-    try:
-        from oxyde.cli.app import main as run
-    except ModuleNotFoundError as exc:
-        # Only the optional dependencies are reported this way; any other import error in
-        # the CLI is a bug and keeps its traceback.
-        missing = (exc.name or "").partition(".")[0]
-        if missing not in ("typer", "rich"):
-            raise
-        raise SystemExit(MISSING_EXTRA.format(missing=missing)) from None
-    run()
-
-
-def __getattr__(name: str) -> Any:
-    # `from oxyde.cli import app` keeps working, importing typer only when asked for.
-    if name == "app":
-        from oxyde.cli.app import app
-
-        return app
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if _missing is not None:
+        raise SystemExit(MISSING_EXTRA.format(missing=_missing))
+    _run()
