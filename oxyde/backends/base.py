@@ -7,7 +7,8 @@ call borrows a pooled connection), a transaction opened by ``atomic()`` (every c
 on its pinned connection), and a backend connection itself.
 
 Every method maps driver errors onto ``oxyde.exceptions`` before they escape
-(guarantee G8) and leaves the connection usable or discards it (G1, G2).
+and leaves the connection usable or discards it: none leaks, and only an idle one
+goes back to the pool.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Executor(Protocol):
         """A block in which every call runs in one transaction: a new transaction, or
         a savepoint when the executor is already in one. Used by multi-statement
         operations (bulk writes across batches, update with re-read) so they are
-        all-or-nothing (G6)."""
+        all-or-nothing."""
         ...
 
     def stream(
@@ -64,7 +65,7 @@ class Executor(Protocol):
 
 
 class Connection(Executor, Protocol):
-    """One pooled driver connection. Only one operation runs on it at a time (G5)."""
+    """One pooled driver connection. Only one operation runs on it at a time."""
 
     @property
     def in_transaction(self) -> bool: ...
@@ -105,7 +106,7 @@ class Backend(Protocol):
 
     def connection(self, *, write: bool = True) -> AbstractAsyncContextManager[Connection]:
         """Borrow a connection; it goes back to the pool only if idle, else it is
-        closed (G2). Waits at most ``acquire_timeout`` (then ``OperationalError``)."""
+        closed. Waits at most ``acquire_timeout`` (then ``OperationalError``)."""
         ...
 
 

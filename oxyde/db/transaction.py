@@ -4,13 +4,13 @@ The outermost ``atomic()`` block of a task borrows a write connection from the
 database, begins a transaction and publishes a ``Transaction`` in a ContextVar together
 with the task that owns it. Nested blocks of the same task become savepoints
 (``sp_<depth>``). Child tasks (``gather``, ``create_task``) inherit the ContextVar but
-not the ownership, so they never see the transaction and use the pool (G4).
+not the ownership, so they never see the transaction and use the pool.
 
-A block commits only when it exits normally and nobody asked for a rollback (G3);
+A block commits only when it exits normally and nobody asked for a rollback;
 ``set_rollback(True)`` rolls back that block only (its savepoint, or the whole
 transaction for the outermost block) without raising. A failed COMMIT raises and the
 backend drops the connection. Clean-up (rollback, giving the connection back) is
-shielded from cancellation so it always completes (G1).
+shielded from cancellation so it always completes.
 
 Two clocks can end a transaction early: ``atomic(timeout=...)`` (the next operation
 raises ``TransactionTimeoutError``, a statement running when time is up is cancelled,

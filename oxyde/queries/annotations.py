@@ -3,7 +3,7 @@ grouping, filters on aggregates, and aggregates over relations.
 
 An annotation is an expression under a user-chosen alias. The alias is checked when
 ``annotate()`` is called (a strict identifier, no clash with a field, a relation or a
-model attribute), before any SQL exists (G7). Wherever the alias is used afterwards
+model attribute), before any SQL exists. Wherever the alias is used afterwards
 (``filter``, ``exclude``, ``order_by``, ``having``, ``values``, ``F("alias")``), its
 expression is inlined: PostgreSQL accepts output aliases in neither WHERE nor HAVING.
 

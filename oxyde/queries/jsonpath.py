@@ -3,7 +3,7 @@
 A lookup key that goes past a JSON column names a path inside the stored document:
 every part after the field is a key (a part made of ASCII digits indexes an array), and
 a last part that is one of ``JSON_KEY_LOOKUPS`` is the lookup. The keys are bound as one
-parameter (guarantee G7: they never reach the SQL text), so any string is a valid key
+parameter (they never reach the SQL text), so any string is a valid key
 except an empty one or one holding NUL, which no backend can store in a JSON document.
 
 Comparisons are typed by the Python value: an int or float matches JSON numbers only,

@@ -65,7 +65,7 @@ def _step(owner: ModelMeta, name: str, path: str) -> PrefetchNode:
 
 
 def check_paths(meta: ModelMeta, paths: Iterable[Any]) -> tuple[str, ...]:
-    """Validate ``prefetch()`` paths against the models before any SQL exists (G7)."""
+    """Validate ``prefetch()`` paths against the models before any SQL exists."""
     checked: list[str] = []
     for path in paths:
         if not isinstance(path, str) or not path:

@@ -1,8 +1,8 @@
 """Resolving user input against a model: lookup keys, values, F/Q/aggregates -> IR.
 
 Every name a user passes (``filter`` keys, ``order_by``, ``values``, ``F`` names) is
-checked here against ``ModelMeta`` before any SQL exists (guarantee G7), and errors name
-the model, the field and the valid choices (G8). Values are validated against the
+checked here against ``ModelMeta`` before any SQL exists, and errors name
+the model, the field and the valid choices. Values are validated against the
 column's Python type and kept out of the IR tree: ``Scope.param`` appends them to the
 query's value list and returns a ``("p", kind, idx)`` reference.
 """

@@ -4,7 +4,7 @@ Which columns an INSERT carries is decided here, once per instance: the auto-num
 primary key is left to the database while unset, and a column with a ``db_default`` is
 left out while the user has not set it, so the database default applies. Rows of one
 ``bulk_create`` may therefore carry different columns; they are grouped by column set
-and every group runs inside one transaction (G6).
+and every group runs inside one transaction.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ A statement is a tree of tuples whose first item is a tag. The tree holds the qu
 ``("p", kind, idx)`` nodes. Two queries that differ only in their values therefore have
 equal (and equally hashed) trees, which is what the compiler caches on
 (``oxyde/sql/compiler.py``). Identifiers in the tree come from model metadata only,
-never from user input (guarantee G7); the compiler quotes them in one place.
+never from user input; the compiler quotes them in one place.
 
 Statements
 ----------

@@ -1,7 +1,7 @@
 """One pooled MySQL connection as an ``Executor``: ordering, cancellation, transactions.
 
 Every call runs on the connection's worker thread (``worker.py``) while the connection
-is held by an ``asyncio.Lock``, so only one operation runs at a time (G5). When the
+is held by an ``asyncio.Lock``, so only one operation runs at a time. When the
 awaiting task is cancelled the thread keeps running; the connection then stays locked
 (and out of the pool) until a recovery task has seen the thread return, stopping a long
 statement with ``KILL QUERY`` sent from a side connection after a short grace period.
@@ -119,7 +119,7 @@ class MySQLConnection:
 
     @property
     def reusable(self) -> bool:
-        """Idle in every sense: may go back to the pool as it is (G2)."""
+        """Idle in every sense: may go back to the pool as it is."""
         s = self.session
         return not (
             s.broken or s.in_tx or s.dirty or s.result is not None or self._tx_aborted or self.busy

@@ -20,7 +20,7 @@ Without ``test_before_acquire`` a connection whose socket became readable while 
 (the server closed it: ``KILL CONNECTION``, ``wait_timeout``, a restart) is replaced
 before it is lent, at no round-trip cost.
 
-A connection goes back to the pool only when idle (G2): no transaction, no unread
+A connection goes back to the pool only when idle: no transaction, no unread
 result, no raw transaction-control statement run on it, and no cancelled call still
 running on its thread. One left in a transaction is rolled back first; anything else is
 closed.
@@ -337,7 +337,7 @@ class MySQLBackend:
         return lifetime is not None and now - conn.created_at > lifetime
 
     def release(self, conn: MySQLConnection) -> None:
-        """Take a lent connection back: into the pool if idle (G2), else reset or close."""
+        """Take a lent connection back: into the pool if idle, else reset or close."""
         if conn.busy:
             # A cancelled call is still running on its thread; decide when it is over.
             conn.on_idle = self.release

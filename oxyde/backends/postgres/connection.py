@@ -7,7 +7,7 @@ keeps its ``$1`` placeholders and is sent as is, so the text of one query shape 
 byte-stable and prepared statements (when enabled) are reused. Single statements with
 parameters skip psycopg's cursors and go straight through libpq (``direct.py``);
 statements without (scripts, transaction control), COPY and streams use psycopg.
-One operation runs at a time on a connection (G5): psycopg's connection lock serialises
+One operation runs at a time on a connection: psycopg's connection lock serialises
 statements, and a lock of our own keeps other calls out of a pipeline or COPY in
 progress.
 """
@@ -96,7 +96,7 @@ class PostgresConnection:
         self._wire = wire
         # Held by the operations made of several statements (pipeline, COPY), so that a
         # concurrent call on this connection waits for them instead of slipping into
-        # their pipeline or transaction (G5). psycopg already serialises single
+        # their pipeline or transaction. psycopg already serialises single
         # statements; the lock is made on first use.
         self._lock: asyncio.Lock | None = None
 
@@ -188,7 +188,7 @@ class PostgresConnection:
         return lock
 
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
-        """Run ``sql`` once per parameter set in one pipeline, all-or-nothing (G6).
+        """Run ``sql`` once per parameter set in one pipeline, all-or-nothing.
 
         Outside a transaction, ``BEGIN``, the statements and ``COMMIT`` share one
         pipeline, so the whole batch costs about one network round trip. Inside one, the
@@ -415,7 +415,7 @@ class PostgresConnection:
 
     async def _abandon_transaction(self) -> None:
         """Roll back after a failure; a connection that cannot even do that is closed,
-        so the pool replaces it instead of lending it out (G2)."""
+        so the pool replaces it instead of lending it out."""
         if self._raw.pgconn.transaction_status == _IDLE:
             return
         try:

@@ -385,7 +385,7 @@ class PostgresBackend:
         self._recycling.add(task)
         task.add_done_callback(self._recycling.discard)
         # Shielded: a second cancellation must not strand the connection outside the
-        # pool or hand it back mid-transaction (G1, G2).
+        # pool or hand it back mid-transaction.
         await asyncio.shield(task)
 
     async def _recycle(self, pool: _Pool, raw: AsyncConnection[Row]) -> None:

@@ -1,6 +1,7 @@
 """What psycopg binds and returns per value kind: the psycopg variant of the PostgreSQL dialect.
 
-The rules, the same on write and read (G10):
+The rules, the same on write and read, so that a value reads back as the Python value
+that was written:
 
 - ``json``: any JSON value is wrapped in ``Jsonb`` (psycopg adapts no ``dict`` on its
   own); JSONB comes back already decoded.

@@ -13,8 +13,8 @@ When a task awaiting a job is cancelled the job is flagged, the progress handler
 the busy handler, while waiting on a lock) aborts the statement, and the task waits,
 shielded, until the worker has let go of the connection; only then does the
 ``CancelledError`` travel on, so a connection is never handed back while SQLite still
-runs on it (G1, G5). A call on the loop cannot be cancelled half-way: it is over within
-its budget.
+runs on it. A call on the loop cannot be cancelled half-way: it is over within its
+budget.
 
 Automatic WAL checkpoints (``PRAGMA wal_autocheckpoint``) are taken over by a WAL hook
 so that a commit on the loop never runs one (a checkpoint syncs the disk): the worker

@@ -1,7 +1,7 @@
 """A pool of SQLite connections of one role (the writer, or the readers).
 
 Waiters are served first come, first served: a returned connection goes straight to
-the oldest waiter. A connection comes back into the pool only when it is idle (G2): one
+the oldest waiter. A connection comes back into the pool only when it is idle: one
 left in a transaction is rolled back, and one that cannot be made idle is closed and
 its slot given to the next waiter. Idle and lifetime limits are checked when a
 connection is taken or returned, so the pool runs no timers.

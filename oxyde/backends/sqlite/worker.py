@@ -7,7 +7,7 @@ loop queues it and awaits a future that the worker resolves with
 chain), and apsw releases the GIL while SQLite runs, so the loop stays responsive.
 
 Jobs run one at a time in submission order, which is what keeps one operation at a
-time on a connection (G5). ``Worker.pending`` counts the jobs queued or running whose
+time on a connection. ``Worker.pending`` counts the jobs queued or running whose
 outcome the loop has not received yet: only while it is 0 may the loop thread touch the
 connection itself, so apsw never sees two threads at once. A job can be cancelled: the
 connection's progress and busy handlers read ``Worker.current.cancelled`` and abort the

@@ -66,6 +66,6 @@ class Dialect:
         return self.returning or statement in self.returning_on
 
     def quote_ident(self, name: str) -> str:
-        """The one place where identifiers are quoted (guarantee G7)."""
+        """The one place where identifiers are quoted, so none reaches the SQL unquoted."""
         q = self.quote
         return q + name.replace(q, q + q) + q

@@ -3,7 +3,7 @@
 SQLite has no date, UUID, decimal or JSON types, so those kinds are stored as text in a
 form whose text order matches the value order where that matters (datetimes: aware
 values are stored in UTC; times always carry microseconds) and read back into the exact
-Python type (G10). The value helpers here are shared by the MySQL dialect.
+Python type. The value helpers here are shared by the MySQL dialect.
 """
 
 from __future__ import annotations
