@@ -35,7 +35,7 @@ MISSING_EXTENSIONS := $(strip $(foreach src,$(SPEEDUP_SOURCES),$(if $(wildcard $
 endif
 BUILD_FLAGS := $(INSTALL_ENV) OXYDE_DEBUG_BUILD=$(OXYDE_DEBUG_BUILD) EXTRAS=$(EXTRAS)
 
-.PHONY: help demo test lint bench bench-check wheel install system-deps clean distclean FORCE soak
+.PHONY: help demo test lint bench bench-check wheel docs install system-deps clean distclean FORCE soak
 
 help:
 	@echo "make demo    run examples/demo.py (creates .venv and builds oxyde first)"
@@ -45,6 +45,7 @@ help:
 	@echo "make soak    the pool state machine, long (OXYDE_SOAK_EXAMPLES, OXYDE_SOAK_STEPS)"
 	@echo "make bench-check  quick run; fail if a ratio to the raw drivers fell >25% below bench/baseline.json"
 	@echo "make wheel   build + auditwheel-repair a wheel, test it in a fresh virtualenv"
+	@echo "make docs    build the documentation site into build/site (mkdocs --strict)"
 	@echo "make clean   remove build output (distclean also removes .venv)"
 
 demo: $(STAMP)
@@ -79,6 +80,11 @@ bench-check: $(STAMP)
 # build/wheel/: the repaired wheel. WHEEL_DEBUG_SYMBOLS=1 keeps the extensions' symbols.
 wheel: $(STAMP)
 	VENV_PY=$(VENV_PY) PYTHON=$(PYTHON) tools/wheel.sh
+
+# The documentation site; a warning (a broken link, a page the nav names but that does not
+# exist, a docstring the API reference cannot read) fails it.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 install: $(STAMP)
 
