@@ -184,7 +184,7 @@ class _Builder:
 
     @cython.cfunc
     def ident(self, name: object) -> str:
-        """The one place where identifiers are quoted (guarantee G7)."""
+        """The one place where identifiers are quoted, so none reaches the SQL unquoted."""
         if type(name) is not str:
             raise ValueError(f"malformed IR: identifier must be a str, got {name!r}")
         s: str = name
