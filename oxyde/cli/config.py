@@ -27,15 +27,18 @@ class Config:
     models: list[str]
     dialect: str
     migrations_dir: Path
-    databases: dict[str, str] = field(default_factory=dict)
+    #: alias -> URL, or a mapping with "url" and "replicas" (migrations use the URL)
+    databases: dict[str, Any] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
         return self.path.parent
 
     def url(self, alias: str) -> str:
+        """The URL of the primary of ``alias`` (where migrations run)."""
         try:
-            return self.databases[alias]
+            value = self.databases[alias]
+            return value if isinstance(value, str) else str(value["url"])
         except KeyError:
             known = ", ".join(self.databases) or "none"
             raise ConfigError(
@@ -97,15 +100,26 @@ def load_config(path: str | Path | None = None) -> Config:
 
     databases = values.get("DATABASES", {})
     if not isinstance(databases, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in databases.items()
+        isinstance(k, str) and (isinstance(v, str) or (isinstance(v, dict) and "url" in v))
+        for k, v in databases.items()
     ):
         raise ConfigError(
-            f'{file.name}: DATABASES must map aliases to URLs, e.g. {{"default": "..."}}'
+            f'{file.name}: DATABASES must map aliases to URLs, e.g. {{"default": "..."}}, '
+            'or to {"url": "...", "replicas": ["..."]}'
         )
+    for alias, value in databases.items():
+        if isinstance(value, dict):
+            from oxyde.db.lifecycle import database_from
+
+            try:
+                database_from(alias, value)  # the replicas' URLs and options, checked
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{file.name}: DATABASES[{alias!r}]: {exc}") from exc
 
     dialect = values.get("DIALECT")
     if dialect is None and "default" in databases:
-        dialect = _dialect_of_url(databases["default"])
+        default = databases["default"]
+        dialect = _dialect_of_url(default if isinstance(default, str) else str(default["url"]))
     if dialect == "postgresql":
         dialect = "postgres"
     if dialect not in DIALECTS:

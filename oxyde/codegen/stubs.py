@@ -243,6 +243,7 @@ class StubWriter:
             f"def prefetch(self, *paths: str) -> {q}: ...",
             f"def annotate(self, **expressions: _t.Any) -> {q}: ...",
             f"def none(self) -> {q}: ...",
+            f"def using_primary(self) -> {q}: ...",
             f"def for_update(self, {locks}) -> {q}: ...",
             f"def for_share(self, {locks}) -> {q}: ...",
             f"def select_for_update(self, {locks}) -> {q}: ...",

@@ -1,5 +1,6 @@
 """Connections and transactions: ``init/close/connect/lifespan``, ``AsyncDatabase``,
-``PoolSettings``, the connection registry, ``atomic`` and ``create_tables``."""
+``PoolSettings``, read replicas (``Replica``), the connection registry, ``atomic`` and
+``create_tables``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from oxyde.db.registry import (
     register_connection,
     unregister_connection,
 )
+from oxyde.db.replicas import Replica
+from oxyde.db.routing import RoutingError
 from oxyde.db.schema import create_tables, drop_tables
 from oxyde.db.settings import PoolSettings
 from oxyde.db.transaction import atomic, get_active_transaction, on_commit
@@ -20,6 +23,8 @@ from oxyde.exceptions import TransactionTimeoutError
 __all__ = [
     "AsyncDatabase",
     "PoolSettings",
+    "Replica",
+    "RoutingError",
     "TransactionTimeoutError",
     "atomic",
     "close",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 from oxyde.backends import backend_class
 from oxyde.backends.base import Backend, Connection, Row, StatementBackend
 from oxyde.db import querylog
-from oxyde.db.settings import PoolSettings
+from oxyde.db.replicas import Replica, replicas_from
+from oxyde.db.routing import Routing
+from oxyde.db.settings import Duration, PoolSettings
 from oxyde.db.transaction import Atomic, Transaction, _shielded, current_transaction_of
 from oxyde.db.url import DatabaseURL, parse_url
 from oxyde.exceptions import OperationalError, TransactionTimeoutError
@@ -34,6 +36,13 @@ class AsyncDatabase:
 
     ``auto_register`` adds it to the connection registry (``ValueError`` if the name is
     taken, unless ``overwrite``), so queries find it through ``using=name``.
+
+    ``replicas`` (URLs, mappings or ``Replica``) are read replicas of ``url``, each with
+    a pool of its own; queries outside a transaction read from them (see
+    ``oxyde.db.routing``), ``router``, ``read_your_writes`` (seconds; ``None``: off),
+    ``balance`` ("round_robin" or "least_in_use") and ``check_interval`` (seconds
+    between lag samples) tune that. The methods of the database itself always run on
+    the primary.
     """
 
     def __init__(
@@ -44,6 +53,11 @@ class AsyncDatabase:
         settings: PoolSettings | None = None,
         auto_register: bool = True,
         overwrite: bool = False,
+        replicas: Sequence[str | Mapping[str, Any] | Replica] = (),
+        router: object = None,
+        read_your_writes: Duration | None = 5.0,
+        balance: str = "round_robin",
+        check_interval: Duration = 1.0,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"a database name must be a non-empty string, got {name!r}")
@@ -59,6 +73,19 @@ class AsyncDatabase:
         self._connecting: asyncio.Lock | None = None
         self._transactions: set[Transaction] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        #: replicas and router; ``None`` when there are neither (queries then use the
+        #: database itself, at the cost of one check)
+        self.routing: Routing | None = None
+        states = replicas_from(replicas, name, self._parsed, self.settings)
+        if states or router is not None:
+            self.routing = Routing(
+                self,
+                states,
+                router=router,
+                read_your_writes=read_your_writes,
+                balance=balance,
+                check_interval=check_interval,
+            )
         if auto_register:
             from oxyde.db.registry import register_connection
 
@@ -103,6 +130,12 @@ class AsyncDatabase:
                 factory = backend_class(self.backend_name)
                 backend = factory(self._parsed, self.settings, name=self.name)
                 await backend.open()
+                if self.routing is not None:
+                    try:
+                        await self.routing.open()
+                    except BaseException:
+                        await backend.close()
+                        raise
                 self._backend = backend
         return self
 
@@ -119,6 +152,8 @@ class AsyncDatabase:
             await asyncio.gather(*endings, return_exceptions=True)
         if backend is not None:
             await backend.close()
+        if self.routing is not None:
+            await self.routing.close()
 
     async def __aenter__(self) -> Self:
         return await self.connect()
@@ -137,6 +172,15 @@ class AsyncDatabase:
         backend = self._backend
         stats = getattr(backend, "stats", None)
         return dict(stats()) if stats is not None else {}
+
+    def replica_stats(self) -> dict[str, Any]:
+        """Per replica: ``state`` ("healthy", "lagging", "down", "connecting"), ``lag``
+        last seen (seconds), ``queries`` run, ``fallbacks`` (reads it could not serve),
+        ``errors``, ``in_use``; and ``primary_fallbacks`` (reads that went to the
+        primary for want of a healthy replica) and ``read_your_writes_reads``. Empty
+        without replicas."""
+        routing = self.routing
+        return routing.stats() if routing is not None else {}
 
     def connection(self, *, write: bool = True) -> AbstractAsyncContextManager[Connection]:
         """Borrow one raw backend connection (for work that needs a pinned session)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -15,20 +15,57 @@ from oxyde.db.registry import (
 )
 from oxyde.db.settings import PoolSettings
 
-__all__ = ["close", "connect", "init", "lifespan"]
+__all__ = ["close", "connect", "database_from", "init", "lifespan"]
 
 
-async def init(*, settings: PoolSettings | None = None, **urls: str) -> dict[str, AsyncDatabase]:
+#: what ``init`` takes for one database besides its URL
+_DATABASE_KEYS = (
+    "url",
+    "settings",
+    "replicas",
+    "router",
+    "read_your_writes",
+    "balance",
+    "check_interval",
+)
+
+
+def database_from(
+    name: str, config: str | Mapping[str, Any], settings: PoolSettings | None = None
+) -> AsyncDatabase:
+    """An unregistered ``AsyncDatabase`` from a URL, or from a mapping with ``url`` and
+    any of ``settings``, ``replicas``, ``router``, ``read_your_writes``, ``balance``,
+    ``check_interval`` (``settings`` there wins over the one given here)."""
+    if isinstance(config, str):
+        return AsyncDatabase(config, name=name, settings=settings, auto_register=False)
+    if not isinstance(config, Mapping):
+        raise TypeError(
+            f"database {name!r} must be a URL or a mapping with 'url' (and 'replicas'...), "
+            f"got {type(config).__name__}"
+        )
+    unknown = [k for k in config if k not in _DATABASE_KEYS]
+    if unknown or "url" not in config:
+        problem = f"unknown keys {unknown}" if unknown else "no 'url'"
+        raise ValueError(f"database {name!r}: {problem}; valid keys: {', '.join(_DATABASE_KEYS)}")
+    options = dict(config)
+    url = options.pop("url")
+    options.setdefault("settings", settings)
+    return AsyncDatabase(url, name=name, auto_register=False, **options)
+
+
+async def init(
+    *, settings: PoolSettings | None = None, **urls: str | Mapping[str, Any]
+) -> dict[str, AsyncDatabase]:
     """Connect one database per keyword (``default=URL, analytics=URL``) and register
     them under those names, replacing (and closing) databases already registered
-    there. If one fails to connect, the ones this call opened are closed again."""
+    there. If one fails to connect, the ones this call opened are closed again.
+
+    A database with read replicas takes a mapping instead of a URL:
+    ``default={"url": URL, "replicas": [URL2, URL3]}`` (see ``database_from``)."""
     if not urls:
         raise ValueError("db.init() needs at least one database, e.g. db.init(default=URL)")
     # Parse every URL before opening anything, so a typo fails fast.
-    databases = {
-        name: AsyncDatabase(url, name=name, settings=settings, auto_register=False)
-        for name, url in urls.items()
-    }
+    databases = {name: database_from(name, url, settings) for name, url in urls.items()}
     opened: list[AsyncDatabase] = []
     try:
         for database in databases.values():
@@ -76,7 +113,7 @@ async def connect(
 
 
 def lifespan(
-    *, settings: PoolSettings | None = None, **urls: str
+    *, settings: PoolSettings | None = None, **urls: str | Mapping[str, Any]
 ) -> Callable[[Any], AbstractAsyncContextManager[None]]:
     """A FastAPI/Starlette ``lifespan=``: ``init(**urls)`` at startup, and at shutdown
     close the databases it opened (and only those, so it nests inside an application's

@@ -585,6 +585,9 @@ class Atomic:
                     self._commit_cancelled = await past_commit_point(commit)
                     commit.result()
                     committed = True
+                    routing = tx.database.routing
+                    if routing is not None and not self.read_only:
+                        routing.wrote()  # read-your-writes: this context reads the primary
             else:
                 ending = tx._ending
                 if ending is not None:

@@ -1,7 +1,8 @@
 """Which executor runs a query, and the one path from IR to the driver.
 
 ``resolve_executor`` applies the rule every terminal follows: an explicit ``client=``,
-else the current task's open transaction for the alias, else the registered database.
+else the current task's open transaction for the alias, else the registered database
+(or, when it has replicas, the executor that routes between them and the primary).
 ``fetch``/``execute`` compile the IR for the executor's dialect (a cache hit costs one
 dict lookup), bind the values and call the executor.
 """
@@ -22,7 +23,9 @@ from oxyde.sql.dialects.base import Dialect
 Node = tuple[Any, ...]
 
 
-def resolve_executor(using: str | None, client: Any) -> Executor:
+def resolve_executor(using: str | None, client: Any, route: object = None) -> Executor:
+    """``route`` is the ``Query`` or model the call comes from: a database with
+    replicas or a router routes on it (``oxyde.db.routing``)."""
     if client is not None:
         if using is not None:
             raise ManagerError("pass either using= or client=, not both")
@@ -35,7 +38,11 @@ def resolve_executor(using: str | None, client: Any) -> Executor:
     tx = get_active_transaction(alias)
     if tx is not None:
         return tx
-    return lookup(alias)
+    database = lookup(alias)
+    routing = database.routing
+    if routing is None:
+        return database
+    return routing.executor(route)
 
 
 def prepare(ir: Node, values: Sequence[Any], dialect: Dialect) -> tuple[str, list[Any]]:

@@ -55,6 +55,9 @@ class QueryManager(Generic[M]):
     def select(self, *fields: str) -> Query[M]:
         return Query(self.model).select(*fields)
 
+    def using_primary(self) -> Query[M]:
+        return Query(self.model).using_primary()
+
     def for_update(
         self, *, nowait: bool = False, skip_locked: bool = False, of: Sequence[str] = ()
     ) -> Query[M]:

@@ -44,7 +44,7 @@ async def get(model: Any, using: str | None, client: Any, lookups: dict[str, Any
     if node is None:
         _learn(model, lookups, values, key)
         return await Query(model).get(using=using, client=client, **lookups)
-    ex = _ex.resolve_executor(using, client)
+    ex = _ex.resolve_executor(using, client, model)
     dialect = ex.dialect
     sql, params = _ex.prepare(node, (*values, 2), dialect)
     rows = await ex.fetch(sql, params)

@@ -81,6 +81,7 @@ class Query(Generic[M]):
         "_offset",
         "_order",
         "_prefetch",
+        "_primary",
         "_related",
         "_values",
         "_where",
@@ -99,6 +100,8 @@ class Query(Generic[M]):
         self._offset: Node | None = None
         self._distinct = False
         self._lock: Node | None = None
+        #: using_primary(): read from the primary even when the database has replicas
+        self._primary = False
         #: "models", "dict", "list" or "flat"
         self._mode = "models"
         #: values()/values_list()/select(): tuple of (name, expr node, converter)
@@ -250,6 +253,13 @@ class Query(Generic[M]):
         q._mode = mode
         q._fields = tuple(dialect_free)
         q._flat = False
+        return q
+
+    def using_primary(self) -> Query[M]:
+        """Read from the primary even when the database has read replicas (for a read
+        that must see the latest writes of other tasks)."""
+        q = self._clone()
+        q._primary = True
         return q
 
     def for_update(
@@ -436,7 +446,7 @@ class Query(Generic[M]):
         ``mode`` overrides the result form: ``"models"``, ``"dict"``, ``"list"`` or
         ``"msgpack"`` (bytes of the rows as a list of maps).
         """
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return b"\x90" if mode == "msgpack" else []
         return await self._fetch_all(ex, mode)
@@ -489,7 +499,7 @@ class Query(Generic[M]):
     async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> Any:
         """The one row matching; ``NotFoundError`` or ``MultipleObjectsReturned`` otherwise."""
         q = self.filter(**lookups) if lookups else self
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if q._empty:
             raise NotFoundError(f"{self._meta.model.__name__} matching query does not exist")
         # LIMIT 2 as one more value, on a copy this call owns (filter() has made one)
@@ -544,7 +554,7 @@ class Query(Generic[M]):
         return rows[0] if rows else None
 
     async def count(self, *, using: str | None = None, client: Any = None) -> int:
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return 0
         count_col: tuple[tuple[Node, str | None], ...] = ((("agg", "COUNT", None, False), "count"),)
@@ -570,7 +580,7 @@ class Query(Generic[M]):
         return int(rows[0][0])
 
     async def exists(self, *, using: str | None = None, client: Any = None) -> bool:
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return False
         scope = self._scope()
@@ -617,7 +627,7 @@ class Query(Generic[M]):
         annotations, or the groups of a grouped query."""
         if not exprs:
             raise TypeError("aggregate() needs at least one aggregate")
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         return await _annotated.run_aggregate(self, ex, exprs)
 
     async def in_bulk(
@@ -644,7 +654,7 @@ class Query(Generic[M]):
         """The database's plan for this query."""
         from oxyde.sql.dialects.explain import explain_sql, read_plan
 
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         cols = (
             self._model_cols()
             if self._fields is None
@@ -663,7 +673,7 @@ class Query(Generic[M]):
         """Stream the rows in chunks without loading the whole result."""
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return
         if self._prefetch:
@@ -709,7 +719,7 @@ class Query(Generic[M]):
             raise ManagerError("create() takes instance= or field values, not both")
         if instance is None:
             instance = self.model(**data)
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         await instance.pre_save(is_create=True, update_fields=None)
         await writes.insert_instance(ex, self._meta, instance)
         await instance.post_save(is_create=True, update_fields=None)
@@ -753,7 +763,7 @@ class Query(Generic[M]):
         instances = [_as_instance(self.model, o) for o in objects]
         if not instances:
             return []
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if target is None and not ignore_conflicts:
             await writes.bulk_insert(ex, meta, instances, batch_size)
         else:
@@ -814,7 +824,7 @@ class Query(Generic[M]):
         columns = [writes.update_column(self._meta, name) for name in fields]
         if not instances:
             return 0
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         return await writes.bulk_update(ex, self._meta, instances, columns)
 
     async def update(
@@ -824,7 +834,7 @@ class Query(Generic[M]):
         """Set fields on every matching row: the row count, or the rows with returning=True."""
         if not values:
             raise ManagerError("update() needs at least one field=value")
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return [] if returning else 0
         if self._agg is not None:
@@ -843,7 +853,7 @@ class Query(Generic[M]):
 
     async def delete(self, *, using: str | None = None, client: Any = None) -> int:
         """Delete every matching row; returns how many."""
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return 0
         if self._agg is not None:

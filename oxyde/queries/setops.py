@@ -169,7 +169,7 @@ class CompoundQuery(Query[M]):
     # -- terminals -----------------------------------------------------------------------
 
     async def count(self, *, using: str | None = None, client: Any = None) -> int:
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return 0
         inner, values = self._select_ir((), order=False)
@@ -178,7 +178,7 @@ class CompoundQuery(Query[M]):
         return int(rows[0][0])
 
     async def exists(self, *, using: str | None = None, client: Any = None) -> bool:
-        ex = _ex.resolve_executor(using, client)
+        ex = _ex.resolve_executor(using, client, self)
         if self._empty:
             return False
         scope = self._scope()
@@ -407,7 +407,7 @@ async def in_bulk(
         raise ManagerError(f"in_bulk() needs {name!r} among the fields of select()")
     if not keys:
         return {}
-    ex: Executor = _ex.resolve_executor(using, client)
+    ex: Executor = _ex.resolve_executor(using, client, query)
     found: dict[Any, Any] = {}
     for start in range(0, len(keys), IN_BULK_BATCH):
         chunk = keys[start : start + IN_BULK_BATCH]

@@ -433,7 +433,7 @@ async def get_or_create(
     client: Any,
     lookups: dict[str, Any],
 ) -> tuple[Any, bool]:
-    ex = _ex.resolve_executor(using, client)
+    ex = _ex.resolve_executor(using, client, query)
     try:
         return await query.get(client=ex, **lookups), False
     except NotFoundError:
@@ -458,7 +458,7 @@ async def update_or_create(
     client: Any,
     lookups: dict[str, Any],
 ) -> tuple[Any, bool]:
-    ex = _ex.resolve_executor(using, client)
+    ex = _ex.resolve_executor(using, client, query)
     async with ex.atomic_block() as tx:
         obj = await query.for_update().get_or_none(client=tx, **lookups)
         if obj is not None:
@@ -482,7 +482,7 @@ async def save_instance(
     from oxyde.models.registry import get_meta
 
     meta = get_meta(type(instance))
-    ex = _ex.resolve_executor(using, client)
+    ex = _ex.resolve_executor(using, client, meta.model)
     pk = meta.pk
     data = instance.__dict__
     if pk is None:
