@@ -131,3 +131,28 @@ async def test_cancelled_bulk_create_is_all_or_nothing_and_truthful(items: Any) 
         if returned:
             assert count - total == 1500
         total = count
+
+
+async def test_cancelled_bulk_update_reports_its_commit(items: Any) -> None:
+    # bulk_update outside a transaction runs in one of its own: cancelled at many
+    # points, it wrote all or nothing, and it wrote exactly when it returned.
+    rows = await CpItem.objects.bulk_create([CpItem(n=0) for _ in range(3000)])
+    for round_, delay in enumerate((0, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064), 1):
+        for row in rows:
+            row.n = round_
+        returned: list[bool] = []
+
+        async def work() -> None:
+            await CpItem.objects.bulk_update(rows, ["n"])
+            returned.append(True)  # noqa: B023
+
+        task = asyncio.ensure_future(work())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        updated = await CpItem.objects.filter(n=round_).count()
+        assert updated in (0, len(rows))
+        assert (updated == len(rows)) == bool(returned), (delay, updated, returned)
+        if not updated:
+            await CpItem.objects.bulk_update(rows, ["n"])

@@ -20,6 +20,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from oxyde.backends.commit_point import redeliver_cancellation
 from oxyde.backends.mysql.session import Row, Session, normalize_isolation
 from oxyde.backends.mysql.worker import Worker
 from oxyde.exceptions import OperationalError
@@ -225,7 +226,53 @@ class MySQLConnection:
     async def execute_many(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
         if not params_seq:
             return 0
-        return await self._call(self.session.execute_many, sql, params_seq)
+        if self.session.in_tx:
+            return await self._call(self.session.execute_many, sql, params_seq)
+        # A transaction of its own, committed on the worker: a cancellation stops the
+        # statements if it can, and whatever happened is reported (the commit point).
+        await self._acquire()
+        try:
+            self._check()
+            job = self.worker.submit(self.session.execute_many, sql, params_seq)
+            cancelled = await self._outcome_of(job)
+        finally:
+            self._release()
+        if cancelled:
+            if job.exception() is None:
+                redeliver_cancellation()
+                return job.result()
+            raise asyncio.CancelledError
+        return job.result()
+
+    async def _outcome_of(self, job: asyncio.Future[Any]) -> bool:
+        """Wait for ``job`` whatever happens to the caller; once cancelled, give it
+        ``CANCEL_GRACE``, then stop its statement. Whether the caller was cancelled."""
+        cancelled = killed = False
+        while not job.done():
+            try:
+                if cancelled and not killed:
+                    try:
+                        await asyncio.wait_for(asyncio.shield(job), CANCEL_GRACE)
+                    except TimeoutError:
+                        killed = True
+                        await self._pool.kill_query(self.session.thread_id)
+                else:
+                    await asyncio.shield(job)
+            except asyncio.CancelledError:
+                cancelled = True
+            except Exception:
+                pass  # the job's own error: the caller reads it from the job
+        if killed:
+            # The KILL may have arrived after the batch ended: MariaDB then kills the
+            # session's next statement. A no-op takes that hit here.
+            absorb = self.worker.submit(self.session.run_control, b"DO 0")
+            while not absorb.done():
+                try:
+                    await asyncio.shield(absorb)
+                except asyncio.CancelledError:
+                    cancelled = True
+            absorb.exception()  # error 1317 there is that late KILL: expected, dropped
+        return cancelled
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 import apsw
 
 from oxyde.backends.base import Executor, Row
+from oxyde.backends.commit_point import redeliver_cancellation
 from oxyde.backends.sqlite import onloop
 from oxyde.backends.sqlite.errors import map_error
 from oxyde.backends.sqlite.onloop import LOOP_BUDGET, LOOP_CHECK_STEPS, StatementInfo, classify
@@ -163,17 +164,26 @@ class SQLiteConnection:
 
     # -- the one way work reaches the worker ----------------------------------------
 
-    async def _run(self, fn: Callable[[], T]) -> T:
+    async def _run(self, fn: Callable[[], T], *, commits: bool = False) -> T:
+        """Run ``fn`` on the worker. ``commits``: it ends with a COMMIT of its own, so a
+        cancellation that could not stop it before its COMMIT went through gets its
+        result, and is delivered after (the commit point, ``commit_point.py``)."""
         if self._closed:
             raise OperationalError("the SQLite connection is closed")
         loop = asyncio.get_running_loop()
         job = Job(fn, loop, loop.create_future())
         self._worker.submit(job)
         try:
-            result: T = await job.future
+            result: T = await (asyncio.shield(job.future) if commits else job.future)
             return result
         except asyncio.CancelledError:
             await self._abandon(job)
+            future = job.future
+            done = commits and future.done() and not future.cancelled()
+            if done and future.exception() is None:
+                redeliver_cancellation()
+                committed: T = future.result()
+                return committed
             raise
 
     async def _abandon(self, job: Job) -> None:
@@ -550,7 +560,8 @@ class SQLiteConnection:
                     return changed
                 if self._closed:
                     raise OperationalError("the SQLite connection is closed")
-        return await self._run(lambda: self._execute_many_sync(sql, params_seq))
+        outer = not self.in_transaction
+        return await self._run(lambda: self._execute_many_sync(sql, params_seq), commits=outer)
 
     def _execute_many_sync(self, sql: str, params_seq: Sequence[Sequence[Any]]) -> int:
         db = self._conn()
