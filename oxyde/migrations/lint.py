@@ -162,17 +162,15 @@ def _rules(
                         _EXPAND,
                     )
                 )
-        if old.nullable and not new.nullable:
-            if pg and not online:
-                found.append(
-                    (
-                        "setting-not-null",
-                        f"SET NOT NULL scans {table} under an ACCESS EXCLUSIVE lock",
-                        _ONLINE + " (a validated CHECK first, then SET NOT NULL without a scan)",
-                    )
+        # InnoDB makes a column NOT NULL in place, letting writes through
+        if old.nullable and not new.nullable and pg and not online:
+            found.append(
+                (
+                    "setting-not-null",
+                    f"SET NOT NULL scans {table} under an ACCESS EXCLUSIVE lock",
+                    _ONLINE + " (a validated CHECK first, then SET NOT NULL without a scan)",
                 )
-            elif my and old.type_signature() == new.type_signature():
-                found.append(("setting-not-null", f"MODIFY COLUMN copies {table}", _WINDOW))
+            )
         if new.unique and not old.unique and pg and not online:
             found.append(
                 (

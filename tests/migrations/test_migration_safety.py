@@ -314,7 +314,6 @@ EXPECTED_RULES = {
         "adding-field-with-volatile-default",
         "adding-required-field",
         "changing-column-type",
-        "setting-not-null",
         "constraint-missing-not-valid",
         "constraint-missing-not-valid",
         "renaming-column",
