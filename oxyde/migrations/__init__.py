@@ -8,6 +8,7 @@ from oxyde.migrations.diff import Diff, RenameCandidate, diff_schemas, parse_ren
 from oxyde.migrations.errors import MigrationError, MigrationLockError
 from oxyde.migrations.executor import (
     MigrationStatus,
+    PreflightError,
     Progress,
     RunResult,
     migrate,
@@ -15,8 +16,10 @@ from oxyde.migrations.executor import (
     migration_status,
     plan_migrations,
 )
+from oxyde.migrations.lint import LintFinding, lint_migrations
 from oxyde.migrations.loader import Migration, load_migrations, replay, resolve_target
 from oxyde.migrations.maker import MadeMigration, UndecidedRenamesError, make_migration
+from oxyde.migrations.online import OnlineSettings
 from oxyde.migrations.operations import Operation, Step
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
 from oxyde.migrations.snapshot import snapshot_models
@@ -38,6 +41,7 @@ __all__ = [
     "Diff",
     "ForeignKeyState",
     "IndexState",
+    "LintFinding",
     "MadeMigration",
     "Migration",
     "MigrationContext",
@@ -45,7 +49,9 @@ __all__ = [
     "MigrationLockError",
     "MigrationRecorder",
     "MigrationStatus",
+    "OnlineSettings",
     "Operation",
+    "PreflightError",
     "Progress",
     "RenameCandidate",
     "RunResult",
@@ -56,6 +62,7 @@ __all__ = [
     "UndecidedRenamesError",
     "UniqueState",
     "diff_schemas",
+    "lint_migrations",
     "load_migrations",
     "make_migration",
     "migrate",
