@@ -14,7 +14,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -121,7 +121,9 @@ class ReplicaState:
         #: the name its pool and messages use
         self.label = f"{alias}/{name}"
         self.backend: Backend | None = None
-        self.state: str = CONNECTING
+        self._state: str = CONNECTING
+        #: called after the state changed (the routing keeps its list of healthy ones)
+        self.on_change: Callable[[], None] | None = None
         self.lag: float | None = None
         self.last_error: str | None = None
         self.last_check: float | None = None
@@ -133,6 +135,18 @@ class ReplicaState:
 
     def __repr__(self) -> str:
         return f"<replica {self.label!r} {self.state}>"
+
+    @property
+    def state(self) -> str:
+        """One of "connecting", "healthy", "lagging" or "down"."""
+        return self._state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        changed = state != self._state
+        self._state = state
+        if changed and self.on_change is not None:
+            self.on_change()
 
     def stats(self) -> dict[str, Any]:
         return {

@@ -123,6 +123,13 @@ class Routing:
         self.sticky_reads = 0
         self._next = 0
         self._monitor: asyncio.Task[None] | None = None
+        #: the replicas in rotation, kept current by their state changes
+        self.healthy: tuple[ReplicaState, ...] = ()
+        for replica in self.replicas:
+            replica.on_change = self._states_changed
+
+    def _states_changed(self) -> None:
+        self.healthy = tuple(r for r in self.replicas if r.state == HEALTHY)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -177,17 +184,17 @@ class Routing:
 
     def pick(self, tried: Sequence[ReplicaState] = ()) -> ReplicaState | None:
         """A healthy replica (round-robin or least in use), or ``None``."""
-        healthy = [r for r in self.replicas if r.state == HEALTHY and r not in tried]
-        if not healthy:
-            return None
-        if len(healthy) == 1:
-            return healthy[0]
+        healthy = self.healthy
+        if tried:
+            healthy = tuple(r for r in healthy if r not in tried)
+        count = len(healthy)
+        if count <= 1:
+            return healthy[0] if count else None
         self._next += 1
         if self.balance == "least_in_use":
-            start = self._next % len(healthy)
-            turn = healthy[start:] + healthy[:start]
-            return min(turn, key=lambda r: r.in_use)
-        return healthy[self._next % len(healthy)]
+            start = self._next % count
+            return min(healthy[start:] + healthy[:start], key=_in_use)
+        return healthy[self._next % count]
 
     def ask_router(self, model: Any, operation: str, sql: str) -> ReplicaState | bool | None:
         """The router's answer: a replica, ``None`` for the primary, or ``True`` when
@@ -214,14 +221,15 @@ class Routing:
             )
         return replica
 
-    def read_target(self, model: Any, primary: bool, sql: str) -> ReplicaState | None:
-        """Where a read goes: a replica, or ``None`` for the primary."""
-        if primary:
+    def read_target(self, route: object, sql: str) -> ReplicaState | None:
+        """Where a read of the query or model ``route`` goes: a replica, or ``None``
+        for the primary."""
+        if _forces_primary(route):
             return None
         if self._recently_wrote():
             self.sticky_reads += 1
             return None
-        chosen = self.ask_router(model, READ, sql)
+        chosen = True if self.router is None else self.ask_router(_model_of(route), READ, sql)
         if chosen is True:
             chosen = self.pick()
             if chosen is None and self.replicas:
@@ -269,27 +277,33 @@ class Routing:
         return await on_primary()
 
 
-def _route_of(route: object) -> tuple[Any, bool]:
-    """(model, forced to the primary) of what a query terminal passed."""
-    if route is None:
-        return None, False
-    if isinstance(route, type):
-        return route, False
-    meta = getattr(route, "_meta", None)
-    model = getattr(meta, "model", None)
-    primary = bool(getattr(route, "_primary", False)) or getattr(route, "_lock", None) is not None
-    return model, primary
+def _in_use(replica: ReplicaState) -> int:
+    return replica.in_use
+
+
+def _model_of(route: object) -> Any:
+    """The model class a query terminal passed itself or its ``Query`` for."""
+    if route is None or isinstance(route, type):
+        return route
+    return getattr(getattr(route, "_meta", None), "model", None)
+
+
+def _forces_primary(route: object) -> bool:
+    """``using_primary()`` or a row lock on the query."""
+    if route is None or isinstance(route, type):
+        return False
+    return bool(getattr(route, "_primary", False)) or getattr(route, "_lock", None) is not None
 
 
 class RoutedExecutor:
     """The ``Executor`` of one query on a database with replicas (see the module)."""
 
-    __slots__ = ("_database", "_model", "_primary", "_routing")
+    __slots__ = ("_database", "_route", "_routing")
 
     def __init__(self, routing: Routing, route: object) -> None:
         self._routing = routing
         self._database = routing.database
-        self._model, self._primary = _route_of(route)
+        self._route = route
 
     @property
     def dialect(self) -> Dialect:
@@ -298,7 +312,7 @@ class RoutedExecutor:
     def _write(self, sql: str) -> None:
         routing = self._routing
         if routing.router is not None:
-            routing.ask_router(self._model, WRITE, sql)
+            routing.ask_router(_model_of(self._route), WRITE, sql)
 
     async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
         database = self._database
@@ -309,9 +323,24 @@ class RoutedExecutor:
             finally:
                 self._routing.wrote()
         routing = self._routing
-        target = routing.read_target(self._model, self._primary, sql)
+        target = routing.read_target(self._route, sql)
         if target is None:
             return await database.fetch(sql, params)
+        backend = target.backend
+        if backend is not None and not querylog.wanted(target.settings.slow_query_threshold):
+            # the common case, without the closures of the fallback path
+            target.queries += 1
+            target.in_use += 1
+            try:
+                return await _fetch(backend, sql, params)
+            except OperationalError as exc:
+                target.failed(exc)
+            finally:
+                target.in_use -= 1
+            target = routing.pick((target,))
+            if target is None:
+                routing.primary_fallbacks += 1
+                return await database.fetch(sql, params)
         return await routing.read(
             target,
             sql,
@@ -331,7 +360,7 @@ class RoutedExecutor:
             finally:
                 self._routing.wrote()
         routing = self._routing
-        target = routing.read_target(self._model, self._primary, sql)
+        target = routing.read_target(self._route, sql)
         if target is None:
             return await database.fetch_described(sql, params)
         return await routing.read(
@@ -386,7 +415,7 @@ class RoutedExecutor:
         self, sql: str, params: Sequence[Any], *, chunk_size: int
     ) -> AsyncIterator[list[Row]]:
         routing = self._routing
-        target = routing.read_target(self._model, self._primary, sql)
+        target = routing.read_target(self._route, sql)
         tried: list[ReplicaState] = []
         while target is not None:
             backend = target.backend
