@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -314,33 +314,48 @@ class RoutedExecutor:
         if routing.router is not None:
             routing.ask_router(_model_of(self._route), WRITE, sql)
 
-    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
-        database = self._database
+    # A plain function returning a coroutine: one coroutine frame less per statement
+    # than the database's own path when the read goes to the primary.
+    def fetch(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> Coroutine[Any, Any, list[Row]]:
         if write:
-            self._write(sql)
-            try:
-                return await database.fetch(sql, params, write=True)
-            finally:
-                self._routing.wrote()
-        routing = self._routing
-        target = routing.read_target(self._route, sql)
+            return self._write_fetch(sql, params)
+        target = self._routing.read_target(self._route, sql)
         if target is None:
-            return await database.fetch(sql, params)
+            return self._database.fetch(sql, params)
+        return self._read(target, sql, params)
+
+    async def _write_fetch(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        self._write(sql)
+        try:
+            return await self._database.fetch(sql, params, write=True)
+        finally:
+            self._routing.wrote()
+
+    async def _read(self, target: ReplicaState, sql: str, params: Sequence[Any]) -> list[Row]:
+        routing = self._routing
+        database = self._database
         backend = target.backend
         if backend is not None and not querylog.wanted(target.settings.slow_query_threshold):
             # the common case, without the closures of the fallback path
             target.queries += 1
             target.in_use += 1
             try:
-                return await _fetch(backend, sql, params)
+                if getattr(backend, "runs_statements", False):
+                    sb: StatementBackend = backend  # type: ignore[assignment]
+                    return await sb.fetch(sql, params)
+                async with backend.connection(write=False) as conn:
+                    return await conn.fetch(sql, params)
             except OperationalError as exc:
                 target.failed(exc)
             finally:
                 target.in_use -= 1
-            target = routing.pick((target,))
-            if target is None:
+            retry = routing.pick((target,))
+            if retry is None:
                 routing.primary_fallbacks += 1
                 return await database.fetch(sql, params)
+            target = retry
         return await routing.read(
             target,
             sql,
