@@ -108,7 +108,7 @@ async def tour(url: str) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="oxyde-demo-") as tmp:
-        asyncio.run(tour(f"sqlite:///{Path(tmp) / 'demo.db'}"))
+        asyncio.run(tour(f"sqlite://{Path(tmp) / 'demo.db'}"))
     print("\ndone")
 
 

@@ -36,7 +36,7 @@ DEFAULT_URLS = {
 }
 URL_ENV = {"postgres": "OXYDE_TEST_POSTGRES_URL", "mysql": "OXYDE_TEST_MYSQL_URL"}
 # Directories whose tests run against a database and get their backend's marker.
-DATABASE_TEST_DIRS = ("integration", "reliability")
+DATABASE_TEST_DIRS = ("integration", "reliability", "compat")
 
 
 def _env_list(name: str) -> list[str]:
@@ -68,8 +68,8 @@ def required_backends() -> set[str]:
 def backend_url(backend: str, tmp_path: Path) -> str:
     """The URL a test uses for ``backend``."""
     if backend == "sqlite":
-        # tmp_path is absolute: sqlite:/// + /tmp/... is the four-slash absolute form.
-        return f"sqlite:///{tmp_path / 'test.db'}"
+        # Everything after sqlite:// is the path: tmp_path is absolute.
+        return f"sqlite://{tmp_path / 'test.db'}"
     return os.environ.get(URL_ENV[backend], DEFAULT_URLS[backend])
 
 

@@ -106,7 +106,7 @@ def init(
         fail(f"unknown dialect {chosen!r}; choose one of {', '.join(DIALECTS)}")
     default_urls = {
         "postgres": "postgresql://localhost/mydb",
-        "sqlite": "sqlite:///db.sqlite3",
+        "sqlite": "sqlite://db.sqlite3",
         "mysql": "mysql://root@localhost/mydb",
     }
     database_url = _ask(url, "Database URL", default_urls[chosen])

@@ -98,7 +98,13 @@ def _metas(models: Iterable[type[Any]] | None) -> list[ModelMeta]:
     from oxyde.models.registry import get_meta, registered_tables
 
     classes = list(registered_tables().values()) if models is None else list(models)
-    return [get_meta(model) for model in classes]
+    # Models sharing a table (a variant per database) make it once: the last one
+    # registered describes it, as in the migrations' snapshot.
+    by_table: dict[tuple[str | None, str], ModelMeta] = {}
+    for model in classes:
+        meta = get_meta(model)
+        by_table[(meta.schema, meta.table_name)] = meta
+    return list(by_table.values())
 
 
 def _ordered(metas: list[ModelMeta]) -> list[ModelMeta]:

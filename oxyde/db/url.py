@@ -64,6 +64,9 @@ def parse_url(url: str) -> DatabaseURL:
     if not isinstance(url, str):
         raise TypeError(f"a database URL must be a string, not {type(url).__name__}")
     scheme, sep, rest = url.partition("://")
+    if not sep and url.lower().startswith("sqlite::memory:"):
+        # The public Oxyde's in-memory form, which has no "//" at all.
+        return _parse_sqlite(url, "sqlite", url[len("sqlite:") :])
     backend = SCHEMES.get(scheme.lower()) if sep else None
     if backend is None:
         valid = ", ".join(f"{s}://" for s in SCHEMES)
@@ -78,18 +81,21 @@ def parse_url(url: str) -> DatabaseURL:
 
 
 def _parse_sqlite(url: str, scheme: str, rest: str) -> DatabaseURL:
-    # ``sqlite:///rel.db`` -> "rel.db", ``sqlite:////abs.db`` -> "/abs.db",
-    # ``sqlite://:memory:`` and ``sqlite:///:memory:`` -> in-memory. The part after the
-    # third slash is taken verbatim (then percent-decoded), unlike a generic URL parser
-    # which would make ``sqlite:///app.db`` the absolute path ``/app.db``.
+    # The public Oxyde's rule (its driver's): everything after ``sqlite://`` is the path,
+    # so ``sqlite://app.db`` is relative and ``sqlite:///abs/app.db`` absolute (a generic
+    # URL parser would read ``app.db`` as a host). ``/:memory:`` is taken as in-memory
+    # too rather than as a file at the root of the filesystem.
     path, _, query = rest.partition("?")
-    if path.startswith("/"):
-        path = path[1:]
     path = unquote(path)
+    if path in (MEMORY, "/" + MEMORY):
+        path = MEMORY
+    elif path.startswith("//"):
+        # ``sqlite:////abs/app.db`` (four slashes) is the same absolute path.
+        path = "/" + path.lstrip("/")
     if not path:
         raise ValueError(
-            f"SQLite URL {url!r} names no file; use sqlite:///relative/path.db, "
-            "sqlite:////absolute/path.db or sqlite:///:memory:"
+            f"SQLite URL {url!r} names no file; use sqlite://relative/path.db, "
+            "sqlite:///absolute/path.db or sqlite::memory:"
         )
     return DatabaseURL(
         url=url, scheme=scheme, backend="sqlite", database=path, options=_options(url, query)

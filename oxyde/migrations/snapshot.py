@@ -42,8 +42,8 @@ def snapshot_models(models: Iterable[type[Any]] | None = None) -> SchemaState:
     for model in classes:
         meta = get_meta(model)
         table = table_state(meta, state.enums)
-        if table.key in state.tables:
-            raise ValueError(f"two models use table {table.key!r}")
+        # Two models may share a table (a variant per database); as in the public
+        # Oxyde, the one registered last describes it.
         state.tables[table.key] = table
     return state
 

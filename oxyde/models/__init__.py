@@ -5,6 +5,7 @@ from oxyde.models.field import Field, OxydeFieldInfo
 from oxyde.models.indexes import Check, Index
 from oxyde.models.registry import (
     clear_registry,
+    iter_tables,
     register_table,
     registered_tables,
     unregister_table,
@@ -17,6 +18,7 @@ __all__ = [
     "Model",
     "OxydeFieldInfo",
     "clear_registry",
+    "iter_tables",
     "register_table",
     "registered_tables",
     "unregister_table",

@@ -35,6 +35,7 @@ __all__ = [
     "finalize_pending",
     "get_meta",
     "is_table_model",
+    "iter_tables",
     "pending_models",
     "register_table",
     "registered_tables",
@@ -63,32 +64,33 @@ def _key(model: type) -> str:
     return f"{model.__module__}.{model.__qualname__}"
 
 
-def register_table(model: type[Model]) -> None:
-    """Add a table model to the registry (class creation does it for you).
+def register_table(model: type[Model], *, overwrite: bool = False) -> None:
+    """Add a table model to the registry (class creation does it for you, with
+    ``overwrite=True``, so redefining a model in a test or a reloaded module just works).
 
-    Registering a class with the ``module.QualName`` of a registered one replaces it, so
-    redefining a model (in a test, a reloaded module) just works; two different models
-    with the same table name in the same schema are an error.
+    The registry is keyed by ``module.QualName``: registering the same class again does
+    nothing, and another class under a registered key raises ``ValueError`` unless
+    ``overwrite=True``. Two models may share a ``Meta.table_name`` (for example one
+    variant of a table per database), as in the public Oxyde.
     """
     state = _state(model)
     if state is None or not state.options.is_table:
         raise TypeError(f"{model!r} is not a table model (its Meta needs is_table = True)")
     key = _key(model)
-    name = (state.options.schema, state.options.table_name)
-    for other_key, other in _tables.items():
-        other_state = _state(other)
-        if other_key == key or other_state is None:
-            continue
-        if (other_state.options.schema, other_state.options.table_name) == name:
-            shown = f"{name[0]}.{name[1]}" if name[0] else name[1]
-            raise ValueError(
-                f"table {shown!r} of {key} is already used by {other_key}; give one of them "
-                "another Meta.table_name (or unregister_table() the old one)"
-            )
+    existing = _tables.get(key)
+    if existing is model:
+        return
+    if existing is not None and not overwrite:
+        raise ValueError(f"Table '{key}' is already registered; pass overwrite=True to replace it")
     _pending.pop(key, None)
     _tables[key] = model
     if "_db_meta" not in model.__dict__:
         _pending[key] = model
+
+
+def iter_tables() -> tuple[type[Model], ...]:
+    """The registered table model classes, in definition order."""
+    return tuple(registered_tables().values())
 
 
 def unregister_table(model: type[Model]) -> None:
@@ -393,7 +395,7 @@ def synthetic_type_name(field_name: str) -> str:
 
 def on_table_created(model: type[Model]) -> None:
     """Register a new table model, finalize it if it can be, and retry the pending ones."""
-    register_table(model)
+    register_table(model, overwrite=True)
     if _finalize_checked(model):
         _pending.pop(_key(model), None)
     finalize_pending()

@@ -62,7 +62,7 @@ def project(tmp_path: Path) -> Path:
             MODELS = ["models"]
             DIALECT = "sqlite"
             MIGRATIONS_DIR = "migrations"
-            DATABASES = {{"default": "sqlite:///{tmp_path / "app.db"}"}}
+            DATABASES = {{"default": "sqlite://{tmp_path / "app.db"}"}}
             """
         )
     )

@@ -86,7 +86,7 @@ async def test_relative_path_is_relative_to_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    async with db.connect("sqlite:///sub.db") as database:
+    async with db.connect("sqlite://sub.db") as database:
         await make_table(database)
     assert (tmp_path / "sub.db").exists()
 
@@ -94,15 +94,28 @@ async def test_relative_path_is_relative_to_the_working_directory(
 @pytest.mark.sqlite
 async def test_missing_directory_fails_clearly(tmp_path: Path) -> None:
     database = AsyncDatabase(
-        f"sqlite:///{tmp_path}/no/such/dir/x.db", name="bad", auto_register=False
+        f"sqlite://{tmp_path}/no/such/dir/x.db", name="bad", auto_register=False
     )
-    with pytest.raises(OperationalError, match="cannot open SQLite database"):
+    with pytest.raises(OperationalError, match="cannot open SQLite database") as caught:
         await database.connect()
     assert not database.connected
+    assert f"the directory '{tmp_path}/no/such/dir' does not exist" in str(caught.value)
 
 
 @pytest.mark.sqlite
-@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite://:memory:"])
+async def test_relative_missing_directory_names_the_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    database = AsyncDatabase("sqlite://gone/x.db", name="bad", auto_register=False)
+    with pytest.raises(OperationalError) as caught:
+        await database.connect()
+    assert f"'{tmp_path}/gone/x.db'" in str(caught.value)
+    assert f"the directory '{tmp_path}/gone' does not exist" in str(caught.value)
+
+
+@pytest.mark.sqlite
+@pytest.mark.parametrize("url", ["sqlite::memory:", "sqlite:///:memory:", "sqlite://:memory:"])
 async def test_memory_database_is_one_shared_connection(url: str) -> None:
     async with db.connect(url, settings=PoolSettings(max_connections=5)) as database:
         await make_table(database)
@@ -115,7 +128,7 @@ async def test_memory_database_is_one_shared_connection(url: str) -> None:
 
 @pytest.mark.sqlite
 async def test_url_options_are_pragmas(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/o.db?temp_store=memory&busy_timeout=250&cache_size=-4000"
+    url = f"sqlite://{tmp_path}/o.db?temp_store=memory&busy_timeout=250&cache_size=-4000"
     async with db.connect(url) as database:
         assert await database.fetch("PRAGMA temp_store", ()) == [(2,)]
         assert await database.fetch("PRAGMA cache_size", ()) == [(-4000,)]
@@ -127,7 +140,7 @@ async def test_url_options_are_pragmas(tmp_path: Path) -> None:
     [("nonsense=1", "unknown SQLite URL option 'nonsense'"), ("temp_store=lots", "temp_store")],
 )
 async def test_bad_url_options_are_rejected(tmp_path: Path, query: str, match: str) -> None:
-    database = AsyncDatabase(f"sqlite:///{tmp_path}/o.db?{query}", auto_register=False)
+    database = AsyncDatabase(f"sqlite://{tmp_path}/o.db?{query}", auto_register=False)
     with pytest.raises(ValueError, match=match):
         await database.connect()
 
@@ -175,7 +188,7 @@ async def test_registry_names(database_url: str) -> None:
 
 @pytest.mark.sqlite
 async def test_init_and_close(tmp_path: Path) -> None:
-    await db.init(default=f"sqlite:///{tmp_path}/a.db", other=f"sqlite:///{tmp_path}/b.db")
+    await db.init(default=f"sqlite://{tmp_path}/a.db", other=f"sqlite://{tmp_path}/b.db")
     try:
         default, other = lookup("default"), lookup("other")
         assert default.connected and other.connected
@@ -192,7 +205,7 @@ async def test_init_and_close(tmp_path: Path) -> None:
 @pytest.mark.sqlite
 async def test_init_closes_what_it_opened_when_one_fails(tmp_path: Path) -> None:
     with pytest.raises(OperationalError):
-        await db.init(good=f"sqlite:///{tmp_path}/a.db", bad=f"sqlite:///{tmp_path}/x/y/z.db")
+        await db.init(good=f"sqlite://{tmp_path}/a.db", bad=f"sqlite://{tmp_path}/x/y/z.db")
     with pytest.raises(KeyError):
         lookup("good")
     with pytest.raises(ValueError, match="at least one"):
@@ -201,10 +214,10 @@ async def test_init_closes_what_it_opened_when_one_fails(tmp_path: Path) -> None
 
 @pytest.mark.sqlite
 async def test_lifespan_nests_in_an_application_lifespan(tmp_path: Path) -> None:
-    outer = AsyncDatabase(f"sqlite:///{tmp_path}/outer.db", name="outer")
+    outer = AsyncDatabase(f"sqlite://{tmp_path}/outer.db", name="outer")
     await outer.connect()
     try:
-        lifespan = db.lifespan(default=f"sqlite:///{tmp_path}/app.db")
+        lifespan = db.lifespan(default=f"sqlite://{tmp_path}/app.db")
         app = object()
         async with lifespan(app):
             assert (await get_connection("default")).connected
@@ -462,7 +475,7 @@ async def test_cancel_while_sqlite_waits_for_a_lock(make_database: Any, database
     database = await make_database(PoolSettings(sqlite_busy_timeout=30_000))
     await make_table(database)
     # Another connection (as another process would) holds the write lock.
-    other = apsw.Connection(database_url.removeprefix("sqlite:///"))
+    other = apsw.Connection(database_url.removeprefix("sqlite://"))
     other.execute("BEGIN IMMEDIATE")
     try:
         task = asyncio.create_task(database.execute("INSERT INTO t (v) VALUES ('x')", ()))
@@ -485,7 +498,7 @@ async def test_busy_timeout_bounds_the_wait_for_a_lock(
 ) -> None:
     database = await make_database(PoolSettings(sqlite_busy_timeout=200))
     await make_table(database)
-    other = apsw.Connection(database_url.removeprefix("sqlite:///"))
+    other = apsw.Connection(database_url.removeprefix("sqlite://"))
     other.execute("BEGIN IMMEDIATE")
     try:
         start = time.perf_counter()

@@ -212,7 +212,7 @@ async def test_a_write_waiting_for_a_lock_waits_off_the_loop(
 ) -> None:
     database = await make_database(PoolSettings(sqlite_busy_timeout=10_000))
     await table(database)
-    other = apsw.Connection(database_url.removeprefix("sqlite:///"))
+    other = apsw.Connection(database_url.removeprefix("sqlite://"))
     other.execute("BEGIN IMMEDIATE")
     try:
         async with beating() as beat:
@@ -246,7 +246,7 @@ async def test_checkpoints_still_bound_the_wal(make_database: Any, database_url:
     for i in range(400):
         await database.execute("INSERT INTO t (v) VALUES (?)", (f"{i}" * 200,))
     await asyncio.sleep(0.2)  # the last checkpoint runs on the worker, after the call
-    wal = database_url.removeprefix("sqlite:///") + "-wal"
+    wal = database_url.removeprefix("sqlite://") + "-wal"
     # Each insert commits a frame or two of 4 KiB: without checkpoints the WAL would
     # hold them all (over 1.6 MB).
     assert await asyncio.to_thread(os.path.getsize, wal) < 400 * 1024

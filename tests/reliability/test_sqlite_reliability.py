@@ -169,7 +169,7 @@ async def test_cancel_while_another_process_holds_the_lock(
     """T16c: a write blocked on a lock held by another process returns when cancelled."""
     database = await make_database(PoolSettings(sqlite_busy_timeout=60_000))
     await database.execute("CREATE TABLE item (v TEXT)", ())
-    path = database_url.removeprefix("sqlite:///")
+    path = database_url.removeprefix("sqlite://")
     holder = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -226,7 +226,7 @@ async def test_killed_writer_loses_no_acknowledged_transaction(
     await database.execute("CREATE TABLE tx (batch INTEGER, k INTEGER)", ())
     await database.execute("CREATE TABLE done (batch INTEGER PRIMARY KEY, size INTEGER)", ())
     await database.disconnect()
-    path = database_url.removeprefix("sqlite:///")
+    path = database_url.removeprefix("sqlite://")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     rng = random.Random(synchronous)
     for _ in range(3):

@@ -44,7 +44,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for case in CASES.glob("*.py"):
         shutil.copy(case, folder / case.name)
     (folder / "oxyde_config.py").write_text(
-        'MODELS = ["models"]\nDIALECT = "sqlite"\nDATABASES = {"default": "sqlite:///x.db"}\n'
+        'MODELS = ["models"]\nDIALECT = "sqlite"\nDATABASES = {"default": "sqlite://x.db"}\n'
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
     result = subprocess.run(

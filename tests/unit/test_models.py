@@ -492,7 +492,7 @@ def test_redefining_a_model_replaces_it() -> None:
     assert list(registered_tables().values()) == [made[1]]
 
 
-def test_two_models_on_one_table_are_an_error() -> None:
+def test_two_models_may_share_a_table_name() -> None:
     class OneTable(Model):
         id: int | None = Field(default=None, db_pk=True)
 
@@ -500,26 +500,41 @@ def test_two_models_on_one_table_are_an_error() -> None:
             is_table = True
             table_name = "shared"
 
-    with pytest.raises(ValueError, match=r"table 'shared' .* is already used by"):
-
-        class OtherTable(Model):
-            id: int | None = Field(default=None, db_pk=True)
-
-            class Meta:
-                is_table = True
-                table_name = "shared"
-
-    assert list(registered_tables().values()) == [OneTable]
-
-    class SameNameOtherSchema(Model):
+    class OtherTable(Model):
         id: int | None = Field(default=None, db_pk=True)
+        extra: str = ""
 
         class Meta:
             is_table = True
             table_name = "shared"
-            schema = "other"
 
-    assert SameNameOtherSchema in registered_tables().values()
+    assert list(registered_tables().values()) == [OneTable, OtherTable]
+    assert get_meta(OneTable).table_name == get_meta(OtherTable).table_name == "shared"
+
+
+def test_register_table_overwrite() -> None:
+    class Kept(Model):
+        id: int | None = Field(default=None, db_pk=True)
+
+        class Meta:
+            is_table = True
+
+    first = Kept
+    register_table(first)  # the same class again: nothing to do
+    register_table(first, overwrite=True)
+
+    class Kept(Model):  # type: ignore[no-redef]
+        id: int | None = Field(default=None, db_pk=True)
+
+        class Meta:
+            is_table = True
+
+    assert list(registered_tables().values()) == [Kept]
+    with pytest.raises(ValueError, match=r"already registered; pass overwrite=True"):
+        register_table(first)
+    assert list(registered_tables().values()) == [Kept]
+    register_table(first, overwrite=True)
+    assert list(registered_tables().values()) == [first]
 
 
 def test_register_table_rejects_non_tables() -> None:

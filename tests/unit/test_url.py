@@ -11,12 +11,15 @@ from oxyde.db.url import parse_url
 @pytest.mark.parametrize(
     ("url", "path"),
     [
-        ("sqlite:///app.db", "app.db"),
-        ("sqlite:///data/app.db", "data/app.db"),
+        ("sqlite://app.db", "app.db"),
+        ("sqlite://data/app.db", "data/app.db"),
+        ("sqlite:///var/lib/app.db", "/var/lib/app.db"),
         ("sqlite:////var/lib/app.db", "/var/lib/app.db"),
+        ("sqlite::memory:", ":memory:"),
         ("sqlite:///:memory:", ":memory:"),
         ("sqlite://:memory:", ":memory:"),
-        ("sqlite:///my%20db.db", "my db.db"),
+        ("sqlite://my%20db.db", "my db.db"),
+        ("sqlite:///tmp/app/test.db", "/tmp/app/test.db"),
     ],
 )
 def test_sqlite_paths(url: str, path: str) -> None:
@@ -27,7 +30,7 @@ def test_sqlite_paths(url: str, path: str) -> None:
 
 
 def test_sqlite_options_are_kept() -> None:
-    parsed = parse_url("sqlite:///app.db?temp_store=memory&mmap_size=0")
+    parsed = parse_url("sqlite://app.db?temp_store=memory&mmap_size=0")
     assert parsed.database == "app.db"
     assert dict(parsed.options) == {"temp_store": "memory", "mmap_size": "0"}
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import re
 import threading
 import time
@@ -301,7 +302,7 @@ class SQLiteConnection:
             )
         except apsw.Error as exc:
             raise OperationalError(
-                f"cannot open SQLite database {opts.path!r}: {exc}",
+                f"cannot open SQLite database {opts.path!r}: {exc}{_directory_problem(opts.path)}",
                 code=getattr(exc, "extendedresult", None),
             ) from exc
         try:
@@ -856,3 +857,15 @@ def _check_name(name: str) -> str:
     if not _SAVEPOINT_NAME.match(name):
         raise ProgrammingError(f"invalid savepoint name {name!r}")
     return name
+
+
+def _directory_problem(path: str) -> str:
+    """Why the directory of the (absolute) database ``path`` cannot hold it, if it cannot."""
+    if path == ":memory:" or path.startswith("file:"):
+        return ""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        return f" (the directory {directory!r} does not exist)"
+    if not os.access(directory, os.R_OK | os.W_OK | os.X_OK):
+        return f" (the directory {directory!r} is not readable and writable)"
+    return ""

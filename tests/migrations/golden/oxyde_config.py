@@ -3,4 +3,4 @@
 MODELS = ["models"]
 DIALECT = "postgres"
 MIGRATIONS_DIR = "migrations"
-DATABASES = {"default": "sqlite:///unused.db"}
+DATABASES = {"default": "sqlite://unused.db"}
