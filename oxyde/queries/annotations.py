@@ -388,6 +388,15 @@ def grouping(
         keys = tuple(node for _, node in agg.group_by)
         for node, name in cols:
             if node not in keys and _groupable(node):
+                model = query._meta.model.__name__
+                if query._mode == "models":
+                    # The public Oxyde's error (and type) for grouped rows loaded as models.
+                    raise TypeError(
+                        f"{model}: group_by() gives one row per group, which cannot be "
+                        f"loaded as {model} instances; select the groups and aggregates "
+                        "with values() instead, e.g. "
+                        ".group_by('field').values('field').annotate(n=Count('id')).all()"
+                    )
                 shown = name or (node[2] if node[0] == "col" else repr(node))
                 raise ManagerError(
                     f"{query._meta.model.__name__}: the query is grouped by "

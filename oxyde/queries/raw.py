@@ -17,9 +17,10 @@ async def execute_raw(
 ) -> list[dict[str, Any]]:
     """Run one SQL statement and return its rows as dicts (``[]`` when it returns none).
 
-    Placeholders are the backend's own: ``$1`` on PostgreSQL, ``?`` on SQLite, ``%s``
-    on MySQL. Inside ``atomic()`` it runs in the current task's transaction. Values come
-    back as the driver returns them.
+    Placeholders are the public Oxyde's: ``$1`` on PostgreSQL, ``?`` on SQLite and
+    MySQL (where ``%s`` still works too; a ``%`` in literal text is just a ``%`` unless
+    the statement uses ``%s``). Inside ``atomic()`` it runs in the current task's
+    transaction. Values come back as the driver returns them.
     """
     if not isinstance(sql, str) or not sql.strip():
         raise ValueError("execute_raw() needs an SQL string")
@@ -28,5 +29,8 @@ async def execute_raw(
     ):
         raise TypeError("execute_raw() params must be a list or tuple")
     ex = resolve_executor(using, client)
+    translate = ex.dialect.raw_sql
+    if translate is not None:
+        sql = translate(sql)
     names, rows = await ex.fetch_described(sql, list(params or ()), write=True)
     return [dict(zip(names, row, strict=False)) for row in rows]

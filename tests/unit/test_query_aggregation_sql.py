@@ -638,8 +638,13 @@ def test_computed_values_use_the_source_column_converter() -> None:
 
 
 def test_explicit_group_by_refuses_ungrouped_columns() -> None:
-    with pytest.raises(ManagerError, match="neither grouped nor an aggregate"):
+    # Without values(), the rows would be models: the public Oxyde's TypeError.
+    with pytest.raises(TypeError, match=r"group_by\(\) .* values\(\)"):
         AggPost.objects.group_by("author_id").annotate(n=Count("id")).sql("postgres")
+    with pytest.raises(ManagerError, match="neither grouped nor an aggregate"):
+        AggPost.objects.values("title").annotate(n=Count("id")).group_by("author_id").sql(
+            "postgres"
+        )
     ok = AggPost.objects.values("author_id").annotate(n=Count("id")).group_by("author_id")
     assert 'GROUP BY "agg_post"."author_id"' in ok.sql("postgres")[0]
 

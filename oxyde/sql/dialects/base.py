@@ -60,6 +60,9 @@ class Dialect:
     #: the server family where it changes syntax a flag cannot describe: "mariadb" for
     #: MariaDB behind the MySQL dialect (``ANALYZE <stmt>`` instead of ``EXPLAIN ANALYZE``)
     flavor: str = ""
+    #: user SQL for ``execute_raw`` -> what the driver takes, where they differ (MySQL
+    #: takes the public Oxyde's ``?`` placeholders and a literal ``%`` there)
+    raw_sql: Callable[[str], str] | None = None
 
     def supports_returning(self, statement: str) -> bool:
         """Whether ``statement`` ("insert", "update" or "delete") can take RETURNING."""

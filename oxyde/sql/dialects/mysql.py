@@ -95,6 +95,60 @@ TYPE_NAMES: dict[str, str] = {
     "any": "TEXT",
 }
 
+
+def _scan(sql: str) -> tuple[list[int], bool]:
+    """Where ``?`` placeholders stand in ``sql`` (outside literals, quoted identifiers
+    and comments), and whether a ``%s`` placeholder stands there."""
+    marks: list[int] = []
+    has_format = False
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"`":
+            i += 1
+            while i < n:
+                if sql[i] == "\\" and c != "`":
+                    i += 2
+                    continue
+                if sql[i] == c:
+                    if i + 1 < n and sql[i + 1] == c:
+                        i += 2
+                        continue
+                    break
+                i += 1
+        elif c == "#" or (c == "-" and sql.startswith("-- ", i)):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+        elif c == "/" and sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            i = n if end < 0 else end + 1
+        elif c == "?":
+            marks.append(i)
+        elif c == "%" and sql.startswith("%s", i):
+            has_format = True
+            i += 1
+        i += 1
+    return marks, has_format
+
+
+def raw_sql(sql: str) -> str:
+    """``execute_raw`` SQL as mysqlclient takes it. The driver %-formats every statement:
+    SQL with ``?`` placeholders (the public Oxyde's style here) or none has them turned
+    into ``%s`` and every literal ``%`` doubled; SQL already written with ``%s``
+    placeholders is left as written (a literal ``%`` there is ``%%``)."""
+    marks, has_format = _scan(sql)
+    if has_format and not marks:
+        return sql
+    out: list[str] = []
+    start = 0
+    for at in marks:
+        out.append(sql[start:at].replace("%", "%%"))
+        out.append("%s")
+        start = at + 1
+    out.append(sql[start:].replace("%", "%%"))
+    return "".join(out)
+
+
 MYSQL = Dialect(
     name="mysql",
     quote="`",
@@ -113,4 +167,5 @@ MYSQL = Dialect(
     adapters=ADAPTERS,
     converters=CONVERTERS,
     type_names=TYPE_NAMES,
+    raw_sql=raw_sql,
 )
