@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from oxyde.migrations import legacy
 from oxyde.migrations.online import online_steps
 from oxyde.migrations.operations import (
     AddCheck,
@@ -60,6 +61,8 @@ FieldSpec = Mapping[str, Any] | ColumnState
 
 
 def _column(spec: FieldSpec) -> ColumnState:
+    if not isinstance(spec, ColumnState) and legacy.is_public_field(spec):
+        spec = legacy.column_dict(spec)
     column = spec if isinstance(spec, ColumnState) else ColumnState.from_dict(spec)
     return column.normalized()
 
@@ -91,6 +94,9 @@ class MigrationContext:
         # Enum values can only be added ahead of the migration's transaction to types
         # that exist before it starts.
         self._enums_before = set(self.state.enums)
+        #: set while a file written by the public Oxyde runs: its ``alter_column``
+        #: defaults are SQL text (see ``oxyde.migrations.legacy``)
+        self.public_format = False
 
     @property
     def dialect(self) -> str:
@@ -147,7 +153,7 @@ class MigrationContext:
         if not table.columns:
             raise ValueError(f"create_table({name!r}) needs at least one field")
         for data in indexes or ():
-            index = IndexState.from_dict(data)
+            index = IndexState.from_dict(legacy.index_dict(data))
             table.indexes[index.name] = index
         for data in foreign_keys or ():
             fk = ForeignKeyState.from_dict(data)
@@ -171,9 +177,10 @@ class MigrationContext:
     def add_column(self, table: str, field: FieldSpec) -> None:
         self.run(AddColumn(table, _column(field)))
 
-    def drop_column(self, table: str, name: str) -> None:
+    def drop_column(self, table: str, field_name: str) -> None:
         """Drop a column, and the indexes, unique constraints and foreign keys of its
         own table that use it."""
+        name = field_name
         state = self.state.table(table)
         for fk in list(state.foreign_keys.values()):
             if fk.column == name:
@@ -189,12 +196,17 @@ class MigrationContext:
     def rename_column(self, table: str, old_name: str, new_name: str) -> None:
         self.run(RenameColumn(table, old_name, new_name))
 
-    def alter_column(self, table: str, column: str, **changes: Any) -> None:
+    def alter_column(self, table: str, field_name: str, **changes: Any) -> None:
         """Change attributes of a column: ``kind``, ``nullable``, ``default``,
         ``db_default``, ``unique``, ``max_length``, ``max_digits``, ``decimal_places``,
         ``db_type``, ``enum``, ``item_kind``, ``timezone``, ``comment``."""
+        column = field_name
         if not changes:
             raise ValueError(f"alter_column({table!r}, {column!r}) needs at least one change")
+        if self.public_format or legacy.PUBLIC_CHANGE_KEYS.intersection(changes):
+            # The public Oxyde's keys: a column_type spec, an SQL default.
+            kind = self.state.table(table).column(column).kind
+            changes = legacy.column_changes(kind, changes, f"alter_column({table!r}, {column!r})")
         one_by_one = self._ddl is not None and (not self._ddl.transactional or self.online)
         if one_by_one and len(changes) > 1:
             # Where each statement commits, one statement per operation: a run that
@@ -209,10 +221,10 @@ class MigrationContext:
     # -- indexes and constraints -----------------------------------------------------
 
     def create_index(self, table: str, index: Mapping[str, Any]) -> None:
-        self.run(CreateIndex(table, IndexState.from_dict(index)))
+        self.run(CreateIndex(table, IndexState.from_dict(legacy.index_dict(index))))
 
-    def drop_index(self, table: str, name: str) -> None:
-        self.run(DropIndex(table, name))
+    def drop_index(self, table: str, index_name: str) -> None:
+        self.run(DropIndex(table, index_name))
 
     def add_foreign_key(
         self,
@@ -259,11 +271,31 @@ class MigrationContext:
     def drop_enum_type(self, name: str) -> None:
         self.run(DropEnum(name))
 
-    def add_enum_value(self, name: str, value: str, *, before: str | None = None) -> None:
+    def add_enum_value(
+        self,
+        name: str,
+        value: str,
+        fields: Sequence[Mapping[str, Any]] | None = None,
+        *,
+        before: str | None = None,
+    ) -> None:
+        """Add ``value`` to an enum type (``fields``, written by the public Oxyde, lists
+        the columns using it; they are known from the schema here)."""
         self.run(AddEnumValue(name, value, before))
 
-    def alter_enum_type(self, name: str, values: Sequence[str]) -> None:
-        """Set the values of an enum type (to remove or reorder values)."""
+    def alter_enum_type(
+        self,
+        name: str,
+        old_values: Sequence[str] | None = None,
+        new_values: Sequence[str] | None = None,
+    ) -> None:
+        """Set the values of an enum type (to remove or reorder values).
+
+        ``alter_enum_type(name, values)`` sets them; the public Oxyde's files write
+        ``alter_enum_type(name, old_values=..., new_values=...)``."""
+        values = new_values if new_values is not None else old_values
+        if values is None:
+            raise ValueError(f"alter_enum_type({name!r}) needs the new values")
         self.run(AlterEnum(name, tuple(values)))
 
     # -- anything else ---------------------------------------------------------------

@@ -22,7 +22,7 @@ from oxyde.backends.base import Connection
 from oxyde.exceptions import OxydeError
 from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.errors import MigrationError
-from oxyde.migrations.loader import Migration, load_migrations, resolve_target
+from oxyde.migrations.loader import Migration, load_migrations, replay, resolve_target
 from oxyde.migrations.lock import migration_lock
 from oxyde.migrations.online import OnlineSettings
 from oxyde.migrations.operations import AddCheck, AddForeignKey, CreateTable, Step
@@ -574,6 +574,8 @@ async def migrate(
     ``online_settings``' lock timeout, with retries."""
     migrations = load_migrations(directory)
     db = await _database(database)
+    # Every file must read before anything (even the migrations table) is written.
+    replay(migrations, dialect=db.dialect)
     result = RunResult()
     async with db.connection(write=True) as conn, migration_lock(conn, wait=lock_timeout):
         recorder = MigrationRecorder(conn)

@@ -13,6 +13,7 @@ from typing import Any
 
 from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.errors import MigrationError
+from oxyde.migrations.legacy import is_public_file
 from oxyde.migrations.state import SchemaState
 from oxyde.sql.dialects.base import Dialect
 
@@ -43,6 +44,8 @@ class Migration:
     replaces: tuple[str, ...] = ()
     #: ``online = True`` in the file: run in PostgreSQL online mode (no long locks)
     online: bool = False
+    #: written by the public Oxyde's generator (see ``oxyde.migrations.legacy``)
+    public_format: bool = False
 
     @property
     def number(self) -> int | None:
@@ -52,13 +55,16 @@ class Migration:
     def run(self, ctx: MigrationContext, *, backwards: bool = False) -> None:
         """Run ``upgrade`` (or ``downgrade``) on ``ctx``, naming this file in errors."""
         function = self.downgrade if backwards else self.upgrade
+        ctx.public_format = self.public_format
         try:
             function(ctx)
         except MigrationError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             what = "downgrade" if backwards else "upgrade"
-            raise MigrationError(f"{self.name}.{what}: {exc}") from exc
+            raise MigrationError(f"{self.name}.{what}: {exc} (in {self.path})") from exc
+        finally:
+            ctx.public_format = False
 
 
 def _load_module(path: Path) -> ModuleType:
@@ -111,6 +117,7 @@ def load_migrations(directory: str | Path) -> list[Migration]:
             downgrade=downgrade,
             replaces=_depends(getattr(module, "replaces", None), name),
             online=getattr(module, "online", False) is True,
+            public_format=is_public_file(module),
         )
     for migration in found.values():
         missing = [d for d in migration.depends_on if d not in found]

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oxyde.backends.base import Executor
+from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.state import ColumnState, SchemaState, TableState
 from oxyde.sql.ddl_alter import alter_ddl, driver_sql
 from oxyde.sql.dialects.base import Dialect
 
-__all__ = ["TABLE", "AppliedMigration", "MigrationRecorder"]
+__all__ = ["TABLE", "AppliedMigration", "MigrationRecorder", "upgrade_table"]
 
 TABLE = "oxyde_migrations"
 
@@ -64,6 +65,7 @@ class MigrationRecorder:
         for sql in ddl.create_table(_table_state(), TABLE, if_not_exists=True):
             if sql.startswith("CREATE TABLE"):
                 await self.ex.execute(driver_sql(sql, self.dialect), ())
+        await upgrade_table(self.ex)
 
     async def applied(self) -> list[AppliedMigration]:
         q = self.dialect.quote_ident
@@ -105,3 +107,32 @@ class MigrationRecorder:
         q = self.dialect.quote_ident
         (marker,) = placeholders(self.dialect, 1)
         await self.ex.execute(f"DELETE FROM {self.table} WHERE {q('name')} = {marker}", (name,))
+
+
+async def upgrade_table(ex: Executor) -> list[str]:
+    """Add the columns this package needs to an ``oxyde_migrations`` table made by the
+    public Oxyde (``id, name, applied_at``), in place; returns the names added.
+
+    The table's rows stay as they are: the migrations it lists remain applied."""
+    dialect = ex.dialect
+    table = _table_state().tables[TABLE]
+    names, _ = await ex.fetch_described(
+        f"SELECT * FROM {dialect.quote_ident(TABLE)} WHERE 1 = 0", (), write=False
+    )
+    present = {str(name).lower() for name in names}
+    added = []
+    ddl = alter_ddl(dialect)
+    for column in table.columns.values():
+        if column.name in present:
+            continue
+        if not column.nullable:
+            raise MigrationError(
+                f"the {TABLE} table has no {column.name!r} column and it cannot be added "
+                f"in place (it has the columns {', '.join(sorted(present))})"
+            )
+        before = _table_state()
+        del before.tables[TABLE].columns[column.name]
+        for sql in ddl.add_column(before, _table_state(), TABLE, column.name):
+            await ex.execute(driver_sql(sql, dialect), ())
+        added.append(column.name)
+    return added
