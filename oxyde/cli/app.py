@@ -493,6 +493,8 @@ def squash(
         if not typer.confirm("Replace every migration file by one squashed migration?"):
             raise typer.Exit(1)
     result = squash_migrations(config.migrations_dir, name=name)
+    if result.new_file is None:
+        fail(f"no migrations to squash in {_shown(config.migrations_dir, config)}")
     out.print(
         f"Wrote {escape(_shown(result.path, config))}, replacing {len(result.replaced)} "
         "migration(s)."

@@ -235,8 +235,8 @@ class StubWriter:
             f"def filter(self, *args: _Q{lookups}) -> {q}: ...",
             f"def exclude(self, *args: _Q{lookups}) -> {q}: ...",
             f"def order_by(self, *fields: {order}) -> {q}: ...",
-            f"def limit(self, n: int) -> {q}: ...",
-            f"def offset(self, n: int) -> {q}: ...",
+            f"def limit(self, value: int) -> {q}: ...",
+            f"def offset(self, value: int) -> {q}: ...",
             f"def distinct(self, distinct: bool = ...) -> {q}: ...",
             f"def select(self, *fields: {fields}) -> {q}: ...",
             f"def join(self, *paths: str) -> {q}: ...",
@@ -297,8 +297,8 @@ class StubWriter:
             f"class {q}(_Query[{m}]):\n"
             f"{builders}"
             f"    def __getitem__(self, key: slice | int) -> {q}: ...\n"
-            f"    def union(self, other: _Query[{m}]) -> {q}: ...\n"
-            f"    def union_all(self, other: _Query[{m}]) -> {q}: ...\n"
+            f"    def union(self, other_query: _Query[{m}]) -> {q}: ...\n"
+            f"    def union_all(self, other_query: _Query[{m}]) -> {q}: ...\n"
             "\n\n"
             f"class {info.manager}(_QueryManager[{m}]):\n"
             f"    def query(self) -> {q}: ...\n"

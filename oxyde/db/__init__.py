@@ -17,11 +17,13 @@ from oxyde.db.replicas import Replica
 from oxyde.db.routing import RoutingError
 from oxyde.db.schema import create_tables, drop_tables
 from oxyde.db.settings import PoolSettings
+from oxyde.db.transaction import Transaction as AsyncTransaction
 from oxyde.db.transaction import atomic, get_active_transaction, on_commit
 from oxyde.exceptions import TransactionTimeoutError
 
 __all__ = [
     "AsyncDatabase",
+    "AsyncTransaction",
     "PoolSettings",
     "Replica",
     "RoutingError",

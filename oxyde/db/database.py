@@ -119,6 +119,11 @@ class AsyncDatabase:
 
     # -- lifecycle ---------------------------------------------------------------
 
+    async def ensure_connected(self) -> None:
+        """Connect if not connected yet (the public Oxyde's on-demand connect)."""
+        if not self.connected:
+            await self.connect()
+
     async def connect(self) -> Self:
         """Open the pool (idempotent; concurrent callers share one attempt)."""
         if self._backend is not None:

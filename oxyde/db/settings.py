@@ -88,9 +88,10 @@ class PoolSettings:
         ssl_client_key: str | os.PathLike[str] | None = None,
         pg_application_name: str | None = None,
         pg_statement_cache_capacity: int = 100,
-        pg_prepare: bool = True,
         mysql_charset: str = "utf8mb4",
         mysql_collation: str | None = None,
+        # Fields beyond the public Oxyde's come after its own (positional order).
+        pg_prepare: bool = True,
         slow_query_threshold: Duration | None = None,
     ) -> None:
         max_connections = _int("max_connections", max_connections, minimum=1)

@@ -21,6 +21,20 @@ from oxyde.migrations.loader import Migration, load_migrations, replay, resolve_
 from oxyde.migrations.maker import MadeMigration, UndecidedRenamesError, make_migration
 from oxyde.migrations.online import OnlineSettings
 from oxyde.migrations.operations import Operation, Step
+from oxyde.migrations.public import (
+    apply_migrations,
+    ensure_migrations_table,
+    extract_current_schema,
+    generate_migration_file,
+    get_applied_migrations,
+    get_migration_files,
+    get_pending_migrations,
+    record_migration,
+    remove_migration,
+    replay_migrations,
+    rollback_migration,
+    rollback_migrations,
+)
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
 from oxyde.migrations.snapshot import snapshot_models
 from oxyde.migrations.squash import SquashResult, squash_migrations
@@ -61,7 +75,14 @@ __all__ = [
     "TableState",
     "UndecidedRenamesError",
     "UniqueState",
+    "apply_migrations",
     "diff_schemas",
+    "ensure_migrations_table",
+    "extract_current_schema",
+    "generate_migration_file",
+    "get_applied_migrations",
+    "get_migration_files",
+    "get_pending_migrations",
     "lint_migrations",
     "load_migrations",
     "make_migration",
@@ -70,8 +91,13 @@ __all__ = [
     "migration_status",
     "parse_renames",
     "plan_migrations",
+    "record_migration",
+    "remove_migration",
     "replay",
+    "replay_migrations",
     "resolve_target",
+    "rollback_migration",
+    "rollback_migrations",
     "snapshot_models",
     "squash_migrations",
 ]

@@ -311,5 +311,13 @@ class MigrationContext:
 
     # -- introspection ---------------------------------------------------------------
 
+    def has_raw_sql(self) -> bool:
+        """Whether an ``execute()`` step was recorded (its effect is not in the state)."""
+        return any(isinstance(op, RunSQL) for op in self.operations)
+
+    def get_collected_operations(self) -> list[Operation]:
+        """The operations recorded so far (``operations``)."""
+        return list(self.operations)
+
     def has_table(self, name: str, schema: str | None = None) -> bool:
         return qualified(name, schema) in self.state.tables

@@ -22,19 +22,41 @@ __all__ = ["SquashResult", "squash_migrations"]
 
 @dataclass
 class SquashResult:
-    path: Path
-    replaced: list[str] = field(default_factory=list)
+    """What a squash did, in the public Oxyde's fields (plus this package's names)."""
+
+    #: the file written (None: nothing to squash)
+    new_file: Path | None
+    #: the migrations replaced (their files are deleted)
+    deleted_files: list[str] = field(default_factory=list)
     #: migrations whose ``ctx.execute`` / ``require_manual`` steps the squash leaves out
-    dropped_sql: list[str] = field(default_factory=list)
+    raw_sql_files: list[str] = field(default_factory=list)
+    #: files in the public Oxyde's older format (read and rewritten in this one)
+    legacy_files: list[str] = field(default_factory=list)
+    #: tables in the squashed schema
+    table_count: int = 0
+
+    @property
+    def path(self) -> Path:
+        assert self.new_file is not None
+        return self.new_file
+
+    @property
+    def replaced(self) -> list[str]:
+        return self.deleted_files
+
+    @property
+    def dropped_sql(self) -> list[str]:
+        return self.raw_sql_files
 
 
-def squash_migrations(directory: str | Path, *, name: str = "squashed") -> SquashResult:
-    """Write ``0001_<name>.py`` with the schema of every migration in ``directory`` and
-    delete the old files. Raw SQL steps cannot be carried over and are reported."""
-    folder = Path(directory)
+def squash_migrations(migrations_dir: str | Path, name: str = "squashed") -> SquashResult:
+    """Write ``0001_<name>.py`` with the schema of every migration in ``migrations_dir``
+    and delete the old files. Raw SQL steps cannot be carried over and are reported;
+    ``new_file`` is None when there is nothing to squash."""
+    folder = Path(migrations_dir)
     migrations = load_migrations(folder)
     if not migrations:
-        raise MigrationError(f"no migrations to squash in {folder}")
+        return SquashResult(None)
     ctx = MigrationContext()
     dropped: list[str] = []
     replaced: list[str] = []
@@ -64,4 +86,5 @@ def squash_migrations(directory: str | Path, *, name: str = "squashed") -> Squas
     for m in migrations:
         m.path.unlink()
     os.replace(temp, target)
-    return SquashResult(target, replaced, dropped)
+    legacy = [m.name for m in migrations if m.public_format]
+    return SquashResult(target, replaced, dropped, legacy, len(ctx.state.tables))

@@ -256,6 +256,21 @@ class SchemaState:
     #: enum type name -> its values, in order
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    def apply_operation(self, op: Mapping[str, Any]) -> None:
+        """Apply one of the public Oxyde's operation dicts (``{"type": ...}``) to this
+        state (see ``oxyde.migrations.public``)."""
+        from oxyde.migrations.context import MigrationContext
+        from oxyde.migrations.public import apply_public_operation
+
+        ctx = MigrationContext(self)
+        apply_public_operation(ctx, op)
+
+    def to_snapshot(self, dialect: str = "sqlite") -> dict[str, Any]:
+        """This state as the public Oxyde's snapshot dict."""
+        from oxyde.migrations.public import to_snapshot
+
+        return to_snapshot(self, dialect)
+
     def copy(self) -> SchemaState:
         return copy.deepcopy(self)
 

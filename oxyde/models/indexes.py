@@ -27,11 +27,11 @@ class Index:
     def __init__(
         self,
         fields: Sequence[str],
-        *,
-        unique: bool = False,
-        where: str | None = None,
+        # The public Oxyde's positional order.
         method: str | None = None,
         name: str | None = None,
+        unique: bool = False,
+        where: str | None = None,
     ) -> None:
         if isinstance(fields, str):
             # Index("email") is a common slip for Index(("email",)); a str is a sequence
@@ -70,7 +70,7 @@ class Check:
     expression: str
     name: str | None = None
 
-    def __init__(self, expression: str, *, name: str | None = None) -> None:
+    def __init__(self, expression: str, name: str | None = None) -> None:
         if not isinstance(expression, str) or not expression.strip():
             raise TypeError(f"Check() needs a SQL expression string, got {expression!r}")
         if name is not None and (not isinstance(name, str) or not name):

@@ -1,5 +1,6 @@
 """Queries: the manager, the immutable query, expressions and raw SQL."""
 
+from oxyde.backends.base import Executor as SupportsExecute
 from oxyde.queries.expressions import (
     Aggregate,
     Avg,
@@ -16,6 +17,7 @@ from oxyde.queries.expressions import (
 from oxyde.queries.manager import QueryManager
 from oxyde.queries.query import Query
 from oxyde.queries.raw import execute_raw
+from oxyde.queries.typed import FlatValuesListQuery, ValuesListQuery, ValuesQuery
 
 __all__ = [
     "Aggregate",
@@ -24,6 +26,7 @@ __all__ = [
     "Concat",
     "Count",
     "F",
+    "FlatValuesListQuery",
     "Max",
     "Min",
     "Q",
@@ -31,5 +34,8 @@ __all__ = [
     "QueryManager",
     "RawSQL",
     "Sum",
+    "SupportsExecute",
+    "ValuesListQuery",
+    "ValuesQuery",
     "execute_raw",
 ]

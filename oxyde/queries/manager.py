@@ -17,8 +17,13 @@ class QueryManager(Generic[M]):
 
     __slots__ = ("model",)
 
-    def __init__(self, model: type[M]) -> None:
-        self.model = model
+    def __init__(self, model_class: type[M]) -> None:
+        self.model = model_class
+
+    @property
+    def model_class(self) -> type[M]:
+        """The model (the public Oxyde's name for ``model``)."""
+        return self.model
 
     def query(self) -> Query[M]:
         """An empty query on the whole table."""
@@ -37,11 +42,11 @@ class QueryManager(Generic[M]):
     def order_by(self, *fields: str | Expression | OrderBy) -> Query[M]:
         return Query(self.model).order_by(*fields)
 
-    def limit(self, n: int) -> Query[M]:
-        return Query(self.model).limit(n)
+    def limit(self, value: int) -> Query[M]:
+        return Query(self.model).limit(value)
 
-    def offset(self, n: int) -> Query[M]:
-        return Query(self.model).offset(n)
+    def offset(self, value: int) -> Query[M]:
+        return Query(self.model).offset(value)
 
     def distinct(self, distinct: bool = True) -> Query[M]:
         return Query(self.model).distinct(distinct)
@@ -91,11 +96,11 @@ class QueryManager(Generic[M]):
     def having(self, *args: Q, **lookups: Any) -> Query[M]:
         return Query(self.model).having(*args, **lookups)
 
-    def union(self, other: Query[Any]) -> Query[M]:
-        return Query(self.model).union(other)
+    def union(self, other_query: Query[Any]) -> Query[M]:
+        return Query(self.model).union(other_query)
 
-    def union_all(self, other: Query[Any]) -> Query[M]:
-        return Query(self.model).union_all(other)
+    def union_all(self, other_query: Query[Any]) -> Query[M]:
+        return Query(self.model).union_all(other_query)
 
     # terminals
     async def all(

@@ -88,7 +88,8 @@ class Query(Generic[M]):
         "model",
     )
 
-    def __init__(self, model: type[M]) -> None:
+    def __init__(self, model_class: type[M]) -> None:
+        model = model_class
         self.model = model
         self._meta: ModelMeta = _meta_of(model)
         self._values: tuple[Any, ...] = ()
@@ -177,16 +178,21 @@ class Query(Generic[M]):
         q._order = order
         return q
 
-    def limit(self, n: int) -> Query[M]:
+    @property
+    def model_class(self) -> type[M]:
+        """The model (the public Oxyde's name for ``model``)."""
+        return self.model
+
+    def limit(self, value: int) -> Query[M]:
         scope = self._scope()
-        node = scope.param("int", _non_negative("limit", n))
+        node = scope.param("int", _non_negative("limit", value))
         q = self._with(scope)
         q._limit = node
         return q
 
-    def offset(self, n: int) -> Query[M]:
+    def offset(self, value: int) -> Query[M]:
         scope = self._scope()
-        node = scope.param("int", _non_negative("offset", n))
+        node = scope.param("int", _non_negative("offset", value))
         q = self._with(scope)
         q._offset = node
         return q
@@ -346,18 +352,18 @@ class Query(Generic[M]):
         """Conditions on the groups, on annotation aliases (``total__gt=10``) or fields."""
         return _annotated.having(self, args, lookups)
 
-    def union(self, other: Query[Any]) -> Query[M]:
-        """The distinct rows of this query and ``other`` (same columns). Order, slice,
-        count or chain the result; filter each query before combining."""
+    def union(self, other_query: Query[Any]) -> Query[M]:
+        """The distinct rows of this query and ``other_query`` (same columns). Order,
+        slice, count or chain the result; filter each query before combining."""
         from oxyde.queries import setops
 
-        return setops.combine(self, other, all_rows=False)
+        return setops.combine(self, other_query, all_rows=False)
 
-    def union_all(self, other: Query[Any]) -> Query[M]:
-        """Every row of this query and ``other``, duplicates kept."""
+    def union_all(self, other_query: Query[Any]) -> Query[M]:
+        """Every row of this query and ``other_query``, duplicates kept."""
         from oxyde.queries import setops
 
-        return setops.combine(self, other, all_rows=True)
+        return setops.combine(self, other_query, all_rows=True)
 
     # -- IR assembly --------------------------------------------------------------------
 
@@ -523,6 +529,30 @@ class Query(Generic[M]):
             return await self.get(using=using, client=client, **lookups)
         except NotFoundError:
             return None
+
+    # -- the public Oxyde's lower-level terminals (each takes its executor) -----------
+
+    async def fetch_all(self, client: Any) -> list[Any]:
+        """The rows on ``client`` (a database or transaction) as ``values()`` /
+        ``values_list()`` give them; a query of models gives dicts of its columns."""
+        return await self.all(client=client, mode=None if self._mode != "models" else "dict")
+
+    async def fetch_one(self, client: Any) -> Any | None:
+        """The first row of ``fetch_all`` (with LIMIT 1), or None."""
+        rows = await self.limit(1).fetch_all(client)
+        return rows[0] if rows else None
+
+    async def fetch_rows(self, client: Any) -> list[dict[str, Any]]:
+        """The rows on ``client`` as dicts."""
+        return cast("list[dict[str, Any]]", await self.all(client=client, mode="dict"))
+
+    async def fetch_models(self, client: Any) -> list[M]:
+        """The rows on ``client`` as model instances."""
+        return cast("list[M]", await self.all(client=client, mode="models"))
+
+    async def fetch_msgpack(self, client: Any) -> bytes:
+        """The rows on ``client`` encoded as msgpack (see ``all(mode="msgpack")``)."""
+        return cast(bytes, await self.all(client=client, mode="msgpack"))
 
     async def first(self, *, using: str | None = None, client: Any = None) -> Any:
         """The first row in the query's ordering (the primary key when unordered)."""
