@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from oxyde.migrations import (
 )
 from oxyde.models import register_table, unregister_table
 from oxyde.queries import FlatValuesListQuery, SupportsExecute, ValuesListQuery, ValuesQuery
+from tests.compat.test_compat_migrations import load_models
 
 FIXTURES = Path(__file__).resolve().parent / "public_project"
 FIRST, SECOND = "0001_create_pub_author_table", "0002_add_bio_to_pub_author"
@@ -167,11 +167,7 @@ async def test_generate_a_migration_from_public_operations(
 
 
 def test_replayed_files_equal_the_extracted_models(backend_name: str) -> None:
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        import models_v2  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(FIXTURES))
+    models_v2 = load_models(FIXTURES / "models_v2.py")
     models = [models_v2.Author, models_v2.Post]
     for model in models:
         register_table(model, overwrite=True)

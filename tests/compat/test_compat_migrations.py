@@ -163,11 +163,7 @@ async def test_the_models_of_the_files_match_on_every_backend(backend_name: str)
     so ``makemigrations`` has nothing to add (checked without a database)."""
     from oxyde.migrations import diff_schemas, snapshot_models
 
-    sys.path.insert(0, str(FIXTURES))
-    try:
-        import models_v2  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(FIXTURES))
+    models_v2 = load_models(FIXTURES / "models_v2.py")
     from oxyde.models import unregister_table
 
     models = [models_v2.Author, models_v2.Post]
@@ -227,13 +223,21 @@ CHANGES = FIXTURES / "changes"
 CHANGE_TABLES = ("gen_item", "gen_shop")
 
 
+def load_models(path: Path) -> Any:
+    """The models module at ``path``, under a name of its own (fixture projects reuse
+    module names)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_compat_{path.parent.name}_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
 def _changes_models() -> list[Any]:
-    sys.path.insert(0, str(CHANGES))
-    try:
-        import models_v2 as changes_v2  # type: ignore[import-not-found]
-    finally:
-        sys.path.remove(str(CHANGES))
-        sys.modules.pop("models_v2", None)
+    changes_v2 = load_models(CHANGES / "models_v2.py")
     from oxyde.models import unregister_table
 
     models = [changes_v2.Shop, changes_v2.Item]
