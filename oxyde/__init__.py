@@ -19,6 +19,7 @@ from oxyde.db import (
 )
 from oxyde.exceptions import (
     CheckViolationError,
+    ConnectionLostError,
     FieldError,
     FieldLookupError,
     FieldLookupValueError,
@@ -30,6 +31,7 @@ from oxyde.exceptions import (
     NotNullViolationError,
     OperationalError,
     OxydeError,
+    ProgrammingError,
     RelationNotLoadedError,
     TransactionTimeoutError,
     UniqueViolationError,
@@ -58,6 +60,7 @@ __all__ = [
     "CheckViolationError",
     "Coalesce",
     "Concat",
+    "ConnectionLostError",
     "Count",
     "F",
     "Field",
@@ -77,6 +80,7 @@ __all__ = [
     "OperationalError",
     "OxydeError",
     "PoolSettings",
+    "ProgrammingError",
     "Q",
     "Query",
     "QueryManager",

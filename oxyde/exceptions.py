@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckViolationError",
+    "ConnectionLostError",
     "FieldError",
     "FieldLookupError",
     "FieldLookupValueError",
@@ -112,6 +113,17 @@ def _relation_not_loaded(model: str, relation: str, forward: bool) -> RelationNo
 class OperationalError(OxydeError):
     """The database or the pool failed: connection refused or lost, pool timeout,
     database closed, interrupted statement, any error that is not about the data."""
+
+
+class ConnectionLostError(OperationalError):
+    """The connection died under the call: the server ended the session (killed,
+    shut down, restarted), the network failed, or the connection was closed
+    underneath its user. The connection has been discarded and the pool replaces it.
+
+    What the interrupted statement did is unknown: a write or a COMMIT may or may not
+    have taken effect. Inside ``atomic()`` the transaction is gone (rolled back by the
+    server); retry it as a whole on a new one.
+    """
 
 
 class ProgrammingError(OxydeError):

@@ -63,6 +63,9 @@ class PoolSettings:
     #: PostgreSQL server-side prepared statements; False behind PgBouncer in
     #: transaction-pooling mode
     pg_prepare: bool
+    #: seconds psycopg's pool keeps retrying a connection that failed to open (with
+    #: back-off: 1 s, doubling) before it gives up on that attempt and logs an ERROR
+    pg_reconnect_timeout: float
     mysql_charset: str
     mysql_collation: str | None
     #: queries slower than this are logged as a WARNING on ``oxyde.sql.slow``
@@ -93,6 +96,7 @@ class PoolSettings:
         # Fields beyond the public Oxyde's come after its own (positional order).
         pg_prepare: bool = True,
         slow_query_threshold: Duration | None = None,
+        pg_reconnect_timeout: Duration = 300,
     ) -> None:
         max_connections = _int("max_connections", max_connections, minimum=1)
         min_connections = _int("min_connections", min_connections, minimum=0)
@@ -129,6 +133,9 @@ class PoolSettings:
                 "pg_statement_cache_capacity", pg_statement_cache_capacity, minimum=0
             ),
             "pg_prepare": _bool("pg_prepare", pg_prepare),
+            "pg_reconnect_timeout": _seconds(
+                "pg_reconnect_timeout", pg_reconnect_timeout, positive=True
+            ),
             "mysql_charset": _str("mysql_charset", mysql_charset),
             "mysql_collation": _opt_str("mysql_collation", mysql_collation),
             "slow_query_threshold": _opt_seconds(

@@ -23,6 +23,7 @@ def test_defaults() -> None:
     assert s.pg_application_name is None
     assert s.pg_statement_cache_capacity == 100
     assert s.pg_prepare is True
+    assert s.pg_reconnect_timeout == 300.0
     assert (s.mysql_charset, s.mysql_collation) == ("utf8mb4", None)
     assert s.slow_query_threshold is None
 
@@ -42,6 +43,7 @@ def test_durations_accept_seconds_and_timedelta() -> None:
     assert s.transaction_timeout == 120.0
     assert s.slow_query_threshold == 0.25
     assert s.sqlite_busy_timeout == 2000
+    assert PoolSettings(pg_reconnect_timeout=timedelta(seconds=2)).pg_reconnect_timeout == 2.0
 
 
 def test_sqlite_modes_are_normalised() -> None:
@@ -78,6 +80,9 @@ def test_settings_are_frozen_and_replaceable() -> None:
         ({"sqlite_synchronous": 7}, "sqlite_synchronous"),
         ({"sqlite_cache_size": "big"}, "sqlite_cache_size"),
         ({"sqlite_busy_timeout": -1}, "sqlite_busy_timeout"),
+        ({"pg_reconnect_timeout": 0}, "pg_reconnect_timeout"),
+        ({"pg_reconnect_timeout": None}, "pg_reconnect_timeout"),
+        ({"pg_reconnect_timeout": "5"}, "pg_reconnect_timeout"),
         ({"ssl_mode": "maybe"}, "ssl_mode"),
         ({"ssl_root_cert": ""}, "ssl_root_cert"),
         ({"pg_statement_cache_capacity": -1}, "pg_statement_cache_capacity"),

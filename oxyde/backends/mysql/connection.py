@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from oxyde.backends.commit_point import redeliver_cancellation
 from oxyde.backends.mysql.session import Row, Session, normalize_isolation
 from oxyde.backends.mysql.worker import Worker
-from oxyde.exceptions import OperationalError
+from oxyde.exceptions import ConnectionLostError, OperationalError
 from oxyde.sql.dialects.base import Dialect
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class MySQLConnection:
     def _check(self) -> None:
         s = self.session
         if s.broken:
-            raise OperationalError("the MySQL connection is closed or was lost", code=2006)
+            raise ConnectionLostError("the MySQL connection is closed or was lost", code=2006)
         if self._tx_aborted:
             raise OperationalError(
                 "a statement of this transaction was cancelled; roll the transaction back"
@@ -375,7 +375,7 @@ class MySQLConnection:
         await self._acquire()
         try:
             if self.session.broken:
-                raise OperationalError("the MySQL connection is closed or was lost", code=2006)
+                raise ConnectionLostError("the MySQL connection is closed or was lost", code=2006)
             await self._job(self.session.run_control, stmt)
             # The interrupted statement ran after the savepoint, so its effects are gone.
             self._tx_aborted = False

@@ -8,6 +8,7 @@ import MySQLdb
 
 from oxyde.exceptions import (
     CheckViolationError,
+    ConnectionLostError,
     ForeignKeyViolationError,
     NotNullViolationError,
     OperationalError,
@@ -48,6 +49,25 @@ _FATAL: Final[frozenset[int]] = frozenset(
     }
 )
 
+#: Errors that say the session itself is gone (killed, server shut down, network):
+#: ``ConnectionLostError``. The other fatal ones leave a live but unusable protocol.
+_LOST: Final[frozenset[int]] = frozenset(
+    {
+        1053,  # ER_SERVER_SHUTDOWN
+        1152,  # ER_ABORTING_CONNECTION
+        1154,  # ER_NET_READ_ERROR_FROM_PIPE
+        1158,  # ER_NET_READ_ERROR
+        1159,  # ER_NET_READ_INTERRUPTED
+        1160,  # ER_NET_ERROR_ON_WRITE
+        1161,  # ER_NET_WRITE_INTERRUPTED
+        1927,  # MariaDB ER_CONNECTION_KILLED
+        4031,  # ER_CLIENT_INTERACTION_TIMEOUT
+        2006,  # CR_SERVER_GONE_ERROR
+        2013,  # CR_SERVER_LOST
+        2055,  # CR_SERVER_LOST_EXTENDED
+    }
+)
+
 #: Client error numbers: CR_MIN_ERROR .. CR_MAX_ERROR.
 _CLIENT_ERRORS = range(2000, 3000)
 
@@ -65,16 +85,27 @@ def is_fatal(errno: int | None) -> bool:
     return errno is not None and (errno in _FATAL or errno in _CLIENT_ERRORS)
 
 
+def is_lost(exc: MySQLdb.Error) -> bool:
+    """Whether the driver error says the connection died (``ConnectionLostError``).
+    mysqlclient raises ``InterfaceError`` for a call on a connection it has closed."""
+    return isinstance(exc, MySQLdb.InterfaceError) or errno_of(exc) in _LOST
+
+
 def map_error(exc: MySQLdb.Error) -> OxydeError:
     """The typed oxyde error for a driver error; ``code`` keeps the errno.
 
-    Anything that is not about the data (syntax, unknown table, lost connection,
-    deadlock, lock wait timeout, interrupted statement) is an ``OperationalError``.
+    A lost connection is a ``ConnectionLostError``; anything else that is not about
+    the data (syntax, unknown table, deadlock, lock wait timeout, interrupted
+    statement) is an ``OperationalError``.
     """
     errno = errno_of(exc)
     args = exc.args
     message = str(args[1]) if len(args) > 1 else str(exc)
-    cls = _BY_ERRNO.get(errno, OperationalError) if errno is not None else OperationalError
+    cls: type[OxydeError]
+    if is_lost(exc):
+        cls = ConnectionLostError
+    else:
+        cls = _BY_ERRNO.get(errno, OperationalError) if errno is not None else OperationalError
     if errno is not None:
         message = f"({errno}) {message}"
     error = cls(message, code=errno)

@@ -137,6 +137,8 @@ class MySQLBackend:
         self._open_lock = asyncio.Lock()
         self._is_open = False
         self._seq = 0
+        #: connections found dead: lost during a call, or closed by the server while idle
+        self._lost = 0
         #: the server's version string, known after ``open()``
         self.server_info = ""
 
@@ -149,8 +151,9 @@ class MySQLBackend:
 
     def stats(self) -> dict[str, int]:
         """Counts for monitoring: connections open (``size``), ``idle``, ``in_use``,
-        tasks ``waiting`` for one, and ``background`` work (recovering a cancelled
-        call, rolling back or closing a connection)."""
+        tasks ``waiting`` for one, ``background`` work (recovering a cancelled call,
+        rolling back or closing a connection), and ``connections_lost`` so far (the
+        server or the network ended them, during a call or while idle)."""
         return {
             "size": self._size,
             "idle": len(self._idle),
@@ -158,6 +161,7 @@ class MySQLBackend:
             "waiting": sum(1 for w in self._waiters if not w.done()),
             "background": len(self._tasks),
             "max": self._max,
+            "connections_lost": self._lost,
         }
 
     # -- lifecycle -------------------------------------------------------------------
@@ -326,7 +330,11 @@ class MySQLBackend:
         now = time.monotonic()
         while idle:
             conn = idle.pop()  # the most recently used: the rest can age out
-            if self._expired(conn, now) or _readable(conn.session.fd):
+            if self._expired(conn, now):
+                self._discard(conn)
+                continue
+            if _readable(conn.session.fd):
+                self._lost += 1
                 self._discard(conn)
                 continue
             return conn
@@ -344,6 +352,8 @@ class MySQLBackend:
             return
         self._lent.discard(conn)
         session = conn.session
+        if session.lost and not conn.closing:
+            self._lost += 1
         if (
             not self._is_open
             or session.broken

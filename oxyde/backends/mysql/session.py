@@ -2,10 +2,11 @@
 
 A ``Session`` owns one ``MySQLdb`` connection and the state the pool needs to decide
 whether the connection may be reused: ``broken`` (closed, lost, or its protocol state
-unknown), ``in_tx`` (a transaction begun through ``begin``), ``dirty`` (raw SQL changed
-the session's transaction state behind our back) and ``result`` (an unread unbuffered
-result). Methods translate driver errors to ``oxyde.exceptions`` and set those flags
-before raising, so the async side reads a truthful state once the call has returned.
+unknown), ``lost`` (the server or the network ended it), ``in_tx`` (a transaction begun
+through ``begin``), ``dirty`` (raw SQL changed the session's transaction state behind
+our back) and ``result`` (an unread unbuffered result). Methods translate driver errors
+to ``oxyde.exceptions`` and set those flags before raising, so the async side reads a
+truthful state once the call has returned.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any, Final
 import MySQLdb
 from MySQLdb.constants import CLIENT
 
-from oxyde.backends.mysql.errors import errno_of, is_fatal, map_error
-from oxyde.exceptions import OperationalError, OxydeError
+from oxyde.backends.mysql.errors import errno_of, is_fatal, is_lost, map_error
+from oxyde.exceptions import ConnectionLostError, OperationalError, OxydeError
 
 Row = tuple[Any, ...]
 
@@ -56,12 +57,24 @@ def normalize_isolation(level: str) -> bytes:
 
 
 class Session:
-    __slots__ = ("broken", "dirty", "fd", "in_tx", "raw", "result", "server_info", "thread_id")
+    __slots__ = (
+        "broken",
+        "dirty",
+        "fd",
+        "in_tx",
+        "lost",
+        "raw",
+        "result",
+        "server_info",
+        "thread_id",
+    )
 
     def __init__(self, raw: Any) -> None:
         # Typed loosely: the driver's stubs leave its C methods unannotated.
         self.raw: Any = raw
         self.broken = False
+        #: the server or the network ended the session (counted as ``connections_lost``)
+        self.lost = False
         self.in_tx = False
         self.dirty = False
         self.result: Any = None
@@ -137,7 +150,9 @@ class Session:
             raise OperationalError(f"cannot bind {len(params)} parameter(s): {exc}") from exc
 
     def _fail(self, exc: MySQLdb.Error) -> OxydeError:
-        if is_fatal(errno_of(exc)) or isinstance(exc, MySQLdb.InterfaceError):
+        if is_lost(exc):
+            self.broken = self.lost = True
+        elif is_fatal(errno_of(exc)):
             self.broken = True
         return map_error(exc)
 
@@ -293,6 +308,7 @@ class Session:
             self.result = None
             # An error while rows are still arriving leaves the protocol in doubt.
             self.broken = True
+            self.lost = self.lost or is_lost(exc)
             raise map_error(exc) from exc
         return list(rows)
 
@@ -313,8 +329,9 @@ class Session:
         try:
             self.raw.ping()
         except MySQLdb.Error as exc:
-            self.broken = True
-            raise _as_operational(exc) from exc
+            self.broken = self.lost = True
+            error = _as_operational(exc)
+            raise ConnectionLostError(str(error), code=error.code) from exc
 
     def close(self) -> None:
         self.broken = True

@@ -45,7 +45,7 @@ from psycopg.pq import ConnStatus, ExecStatus
 
 from oxyde.backends.postgres.errors import map_error
 from oxyde.backends.postgres.wire import Wire
-from oxyde.exceptions import OperationalError, OxydeError
+from oxyde.exceptions import ConnectionLostError, OxydeError
 
 __all__ = ["DEFAULT_DEPTH", "HOLD", "LINGER", "StatementBatcher"]
 
@@ -349,7 +349,7 @@ class _Pipe:
         self.broken = True
         self.joinable = False
         inflight, self.inflight = self.inflight, deque()
-        error = OperationalError("the batched connection was closed", code="08000")
+        error = ConnectionLostError("the batched connection was closed", code="08000")
         for entry in inflight:
             if not entry.future.done():
                 entry.future.set_exception(error)

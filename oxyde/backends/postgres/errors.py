@@ -6,6 +6,7 @@ import psycopg
 
 from oxyde.exceptions import (
     CheckViolationError,
+    ConnectionLostError,
     ForeignKeyViolationError,
     IntegrityError,
     NotNullViolationError,
@@ -15,6 +16,18 @@ from oxyde.exceptions import (
 )
 
 __all__ = ["map_error", "pool_timeout_error"]
+
+#: SQLSTATEs that end the session: the connection is dead once they arrive. Class 08
+#: (connection exception) too, except the two a connect attempt raises.
+_LOST: frozenset[str] = frozenset(
+    {
+        "57P01",  # admin_shutdown: pg_terminate_backend(), a fast shutdown
+        "57P02",  # crash_shutdown
+        "57P05",  # idle_session_timeout
+        "25P03",  # idle_in_transaction_session_timeout
+    }
+)
+_CONNECT_ONLY: frozenset[str] = frozenset({"08001", "08004"})
 
 _INTEGRITY: dict[str, type[IntegrityError]] = {
     "23505": UniqueViolationError,
@@ -28,7 +41,9 @@ def map_error(exc: psycopg.Error) -> OxydeError:
     """The oxyde exception for a psycopg error; raise it ``from exc``.
 
     Class 23 (integrity constraint violation) maps onto ``IntegrityError`` and its four
-    subclasses. Every other error, whether the statement was refused (syntax, unknown
+    subclasses. A session that died (class 08 after connecting, a terminated or
+    crashed backend, an idle-session timeout, or a libpq failure without SQLSTATE) is
+    a ``ConnectionLostError``. Every other error, whether the statement was refused (syntax, unknown
     table, bad value) or the connection failed (class 08, cancel 57014, terminated
     57P01, serialization 40001, deadlock 40P01, or no SQLSTATE at all), is an
     ``OperationalError``: none of them is about the constraints of the data, and the
@@ -41,7 +56,11 @@ def map_error(exc: psycopg.Error) -> OxydeError:
     if state is None and isinstance(exc, psycopg.InterfaceError | psycopg.OperationalError):
         # libpq-level failures (connection closed or lost) carry no SQLSTATE; give
         # them class 08's generic code so callers can test one field.
-        return OperationalError(message, code="08000")
+        return ConnectionLostError(message, code="08000")
+    if state is not None and (
+        state in _LOST or (state.startswith("08") and state not in _CONNECT_ONLY)
+    ):
+        return ConnectionLostError(message, code=state)
     return OperationalError(message, code=state)
 
 

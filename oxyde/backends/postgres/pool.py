@@ -16,6 +16,7 @@ How each setting takes effect:
 ``pg_prepare``                  ``False``: ``prepare_threshold=None``, no server-side
                                 prepared statements (PgBouncer in transaction mode); the
                                 URL option ``?prepare_threshold=none`` does the same
+``pg_reconnect_timeout``        pool ``reconnect_timeout``; a give-up is logged as an ERROR
 ==============================  ===========================================================
 
 Statements run outside a transaction go through the backend itself (``fetch``,
@@ -128,6 +129,8 @@ class PostgresBackend:
         #: connections out of the pool (lent, or held as pipes by the batcher)
         self._lent = 0
         self._last_connect_error: psycopg.Error | None = None
+        #: connections found dead by this backend (psycopg counts its own checks)
+        self._lost = 0
         # Connections being rolled back or closed after an abnormal exit: kept so the
         # shielded clean-up tasks are not garbage collected, and awaited by close().
         self._recycling: set[asyncio.Task[None]] = set()
@@ -161,6 +164,8 @@ class PostgresBackend:
             max_lifetime=s.max_lifetime if s.max_lifetime is not None else _NEVER,
             check=AsyncConnectionPool.check_connection if s.test_before_acquire else None,
             configure=self._configure,
+            reconnect_timeout=s.pg_reconnect_timeout,
+            reconnect_failed=self._reconnect_failed,
             name=f"oxyde-{self._name}",
         )
         self._last_connect_error = None
@@ -213,8 +218,10 @@ class PostgresBackend:
         """The pool's counters (size, available, waiting, errors...), and the
         batcher's: ``batch_pipes`` connections held for batched statements, of which
         ``batch_idle`` are idle. Idle ones count as available: any caller that finds
-        the pool empty gets one."""
+        the pool empty gets one. ``connections_lost``: connections found dead, by a
+        check before lending or on their way back from a call."""
         stats = self.pool.get_stats()
+        stats["connections_lost"] = stats.get("connections_lost", 0) + self._lost
         batcher = self._batcher
         if batcher is not None:
             idle = batcher.idle
@@ -362,6 +369,7 @@ class PostgresBackend:
                 await AsyncConnectionPool.check_connection(raw)
             except psycopg.Error:
                 _log.info("replacing a connection to %s closed by the server", self._where)
+                self._lost += 1
                 await raw.close()
                 await pool.putconn(raw)
                 if timeout is None:
@@ -376,6 +384,9 @@ class PostgresBackend:
 
     async def _release(self, pool: _Pool, raw: AsyncConnection[Row], failed: bool) -> None:
         self._lent -= 1
+        if raw.broken:
+            # Closed by the server or the network, not by us.
+            self._lost += 1
         if not failed and raw.pgconn.transaction_status == _IDLE:
             # The common path does not suspend, so it cannot be interrupted midway.
             # (A closed pool closes what comes back to it.)
@@ -401,6 +412,14 @@ class PostgresBackend:
                     await raw.close()
         # A closed connection is discarded and replaced by the pool.
         await pool.putconn(raw)
+
+    async def _reconnect_failed(self, pool: _Pool) -> None:
+        _log.error(
+            "gave up reconnecting to %s after pg_reconnect_timeout=%gs; the next call "
+            "that needs a connection tries again",
+            self._where,
+            self._settings.pg_reconnect_timeout,
+        )
 
     def _timeout_error(self) -> OperationalError:
         # A failed connect attempt knows why (refused, bad password...); a pool that

@@ -239,7 +239,8 @@ class SQLiteBackend:
 
     def stats(self) -> dict[str, int]:
         """Counts over the writer and the readers: ``size`` (open), ``idle``,
-        ``in_use`` and ``waiting`` (tasks waiting for a connection)."""
+        ``in_use``, ``waiting`` (tasks waiting for a connection) and
+        ``connections_lost`` (failed their check, or came back closed)."""
         total = self._writer.stats()
         if self._readers is not None:
             for key, value in self._readers.stats().items():

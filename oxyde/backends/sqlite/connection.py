@@ -42,7 +42,7 @@ from oxyde.backends.sqlite import onloop
 from oxyde.backends.sqlite.errors import map_error
 from oxyde.backends.sqlite.onloop import LOOP_BUDGET, LOOP_CHECK_STEPS, StatementInfo, classify
 from oxyde.backends.sqlite.worker import IDLE, Job, Worker
-from oxyde.exceptions import OperationalError, ProgrammingError
+from oxyde.exceptions import ConnectionLostError, OperationalError, ProgrammingError
 
 if TYPE_CHECKING:
     from oxyde.sql.dialects.base import Dialect
@@ -170,7 +170,7 @@ class SQLiteConnection:
         cancellation that could not stop it before its COMMIT went through gets its
         result, and is delivered after (the commit point, ``commit_point.py``)."""
         if self._closed:
-            raise OperationalError("the SQLite connection is closed")
+            raise ConnectionLostError("the SQLite connection is closed")
         loop = asyncio.get_running_loop()
         job = Job(fn, loop, loop.create_future())
         self._worker.submit(job)
@@ -406,7 +406,7 @@ class SQLiteConnection:
     def _conn(self) -> apsw.Connection:
         db = self._db
         if db is None:
-            raise OperationalError("the SQLite connection is closed")
+            raise ConnectionLostError("the SQLite connection is closed")
         return db
 
     def _settle(self, db: apsw.Connection) -> None:
@@ -560,7 +560,7 @@ class SQLiteConnection:
                 if changed is not _MISS:
                     return changed
                 if self._closed:
-                    raise OperationalError("the SQLite connection is closed")
+                    raise ConnectionLostError("the SQLite connection is closed")
         outer = not self.in_transaction
         return await self._run(lambda: self._execute_many_sync(sql, params_seq), commits=outer)
 

@@ -47,6 +47,8 @@ class ConnectionPool:
         self._size = 0
         self._waiters: deque[asyncio.Future[SQLiteConnection | None]] = deque()
         self._closed = False
+        #: connections that failed their check or came back closed
+        self.lost = 0
 
     # -- taking ------------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class ConnectionPool:
             self._give(conn)
             raise
         except Exception:
+            self.lost += 1
             self._discard(conn)
             return False
         return True
@@ -146,6 +149,8 @@ class ConnectionPool:
             return False
         self._in_use.discard(conn)
         unusable = closed or conn.broken or self._closed or in_tx
+        if closed and not self._closed:
+            self.lost += 1
         if unusable or self._past_lifetime(conn):
             self._discard(conn)
         else:
@@ -226,4 +231,5 @@ class ConnectionPool:
             "idle": len(self._idle),
             "in_use": len(self._in_use),
             "waiting": sum(1 for w in self._waiters if not w.done()),
+            "connections_lost": self.lost,
         }
