@@ -36,7 +36,8 @@ if not REQUIRED:
 
 import MySQLdb  # noqa: E402
 
-from oxyde.backends.mysql import MySQLBackend, MySQLConnection  # noqa: E402
+from oxyde.backends.lease import LeasedConnection  # noqa: E402
+from oxyde.backends.mysql import MySQLBackend  # noqa: E402
 from oxyde.backends.mysql.dialect import parse_server, server_dialect  # noqa: E402
 from oxyde.backends.mysql.session import Session  # noqa: E402
 from oxyde.db.settings import PoolSettings  # noqa: E402
@@ -661,7 +662,8 @@ async def test_connections_are_executors(backend: MySQLBackend) -> None:
     from oxyde.backends.base import Connection, Executor
 
     async with backend.connection() as c:
-        assert isinstance(c, MySQLConnection)
+        assert isinstance(c, LeasedConnection)
+        assert isinstance(c.session, Session)  # the MySQL connection's own members
         assert isinstance(c, Executor)
         assert isinstance(c, Connection)
         assert c.dialect is backend.dialect

@@ -17,7 +17,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from oxyde.backends.postgres import PostgresBackend, PostgresConnection
+from oxyde.backends.lease import LeasedConnection
+from oxyde.backends.postgres import PostgresBackend
 from oxyde.db.settings import PoolSettings
 from oxyde.db.url import parse_url
 from oxyde.exceptions import (
@@ -144,7 +145,8 @@ def test_psycopg_runs_its_c_implementation() -> None:
 async def test_fetch_execute_and_described_results(open_backend: OpenBackend, table: str) -> None:
     backend = await open_backend()
     async with backend.connection() as conn:
-        assert isinstance(conn, PostgresConnection)
+        assert isinstance(conn, LeasedConnection)
+        assert isinstance(conn.raw, psycopg.AsyncConnection)
         assert await conn.fetch("SELECT $1::int + $2::int, $3::text", [40, 2, "x"]) == [(42, "x")]
         inserted = await conn.fetch(
             f'INSERT INTO "{table}" (k, v) VALUES ($1, $2), ($3, $4) RETURNING id, k',

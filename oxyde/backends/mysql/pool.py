@@ -36,11 +36,11 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import MySQLdb
 
+from oxyde.backends.lease import Lease
 from oxyde.backends.mysql.config import ConnectConfig, connect_config
 from oxyde.backends.mysql.connection import MySQLConnection, shutdown_socket
 from oxyde.backends.mysql.dialect import server_dialect
@@ -118,6 +118,7 @@ class MySQLBackend:
         self._config = connect_config(url, settings)
         self._name = name
         self._where = self._config.where
+        self._lease_what = f"database {name!r} (MySQL at {self._where})"
         self._max = settings.max_connections
         self._min = settings.min_connections
         self._acquire_timeout = settings.acquire_timeout
@@ -480,24 +481,17 @@ class MySQLBackend:
         return OperationalError(f"database {self._name!r} ({self._where}) is not connected")
 
 
-class _Lease:
-    __slots__ = ("_backend", "_conn")
+class _Lease(Lease):
+    __slots__ = ("_backend",)
 
     def __init__(self, backend: MySQLBackend) -> None:
+        super().__init__(backend._lease_what)
         self._backend = backend
-        self._conn: MySQLConnection | None = None
 
-    async def __aenter__(self) -> MySQLConnection:
-        conn = self._conn = await self._backend._acquire()
+    async def _take(self) -> MySQLConnection:
+        conn = await self._backend._acquire()
         self._backend._lent.add(conn)
         return conn
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            self._backend.release(conn)
+    async def _give(self, conn: MySQLConnection, failed: bool) -> None:
+        self._backend.release(conn)

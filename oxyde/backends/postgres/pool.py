@@ -39,7 +39,6 @@ import logging
 import select
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 import psycopg
@@ -49,6 +48,7 @@ from psycopg.raw_cursor import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from oxyde.backends.base import Row
+from oxyde.backends.lease import Lease
 from oxyde.backends.postgres.batching import StatementBatcher
 from oxyde.backends.postgres.connection import PostgresConnection
 from oxyde.backends.postgres.errors import pool_timeout_error
@@ -119,6 +119,7 @@ class PostgresBackend:
         self._settings = settings
         self._name = name
         self._where = _describe(url)
+        self._lease_what = f"database {name!r} (PostgreSQL at {self._where})"
         self._dialect = psycopg_dialect(POSTGRES)
         self._batching = True
         #: executions before a statement is prepared (None: never), set from the URL
@@ -432,33 +433,27 @@ class PostgresBackend:
         return pool_timeout_error(self._where, self._settings.acquire_timeout, reason)
 
 
-class _Lease:
+class _Lease(Lease):
     """``async with backend.connection() as conn``: borrow, then return or discard."""
 
-    __slots__ = ("_backend", "_pool", "_raw")
+    __slots__ = ("_backend", "_pool")
 
     def __init__(self, backend: PostgresBackend) -> None:
+        super().__init__(backend._lease_what)
         self._backend = backend
         self._pool: _Pool | None = None
-        self._raw: AsyncConnection[Row] | None = None
 
-    async def __aenter__(self) -> PostgresConnection:
+    async def _take(self) -> PostgresConnection:
         backend = self._backend
         pool = backend.pool
-        raw = self._raw = await backend._acquire(pool)
+        raw = await backend._acquire(pool)
         self._pool = pool
         wire = backend._wire_of(raw) if backend._batching else None
         return PostgresConnection(raw, backend._dialect, wire)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        raw, self._raw = self._raw, None
-        if raw is not None and self._pool is not None:
-            await self._backend._release(self._pool, raw, exc_type is not None)
+    async def _give(self, conn: PostgresConnection, failed: bool) -> None:
+        if self._pool is not None:
+            await self._backend._release(self._pool, conn.raw, failed)
 
 
 def _prepare_threshold(option: str | None) -> int | None:

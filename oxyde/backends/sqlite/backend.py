@@ -33,14 +33,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from oxyde.backends.lease import Lease
 from oxyde.backends.sqlite import onloop
 from oxyde.backends.sqlite.connection import ConnectOptions, SQLiteConnection, pause
 from oxyde.backends.sqlite.pool import ConnectionPool
 from oxyde.exceptions import OperationalError
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from oxyde.backends.base import Row
     from oxyde.db.settings import PoolSettings
     from oxyde.db.url import DatabaseURL
@@ -103,6 +102,9 @@ class SQLiteBackend:
     """
 
     runs_statements = True
+    #: every write goes through one connection: ``AsyncDatabase`` refuses a write that
+    #: would wait for a transaction another task holds open on it (``uses_writer``)
+    single_writer = True
 
     def __init__(self, url: DatabaseURL, settings: PoolSettings, *, name: str = "default") -> None:
         from oxyde.sql.dialects import get_dialect
@@ -112,6 +114,7 @@ class SQLiteBackend:
         path = url.database or _MEMORY
         self._memory = path == _MEMORY
         self._path = path if self._memory else os.path.abspath(path)
+        self._lease_what = f"database {name!r} (SQLite {self._path})"
         options = _url_pragmas(url)
         busy_ms = int(options.pop("busy_timeout", settings.sqlite_busy_timeout))
         pragmas: dict[str, str] = {key: options.pop(key) for key in _FIRST if key in options}
@@ -197,8 +200,8 @@ class SQLiteBackend:
         pool = self._writer if write or self._readers is None else self._readers
         conn = pool.take_nowait()
         if conn is None:
-            async with _Lease(self, pool) as conn:
-                return await conn.fetch(sql, params, write=write)
+            async with _Lease(self, pool) as leased:
+                return await leased.fetch(sql, params, write=write)
         try:
             rows = conn.fetch_now(sql, params)
             if rows is None:
@@ -221,8 +224,8 @@ class SQLiteBackend:
         pool = self._writer
         conn = pool.take_nowait()
         if conn is None:
-            async with _Lease(self, pool) as conn:
-                return await conn.execute(sql, params)
+            async with _Lease(self, pool) as leased:
+                return await leased.execute(sql, params)
         try:
             changed = conn.execute_now(sql, params)
             if changed is None:
@@ -236,6 +239,15 @@ class SQLiteBackend:
         if write or self._readers is None:
             return _Lease(self, self._writer)
         return _Lease(self, self._readers)
+
+    def uses_writer(self, write: bool) -> bool:
+        """Whether a call needs the writer: a write, or any call when there are no
+        readers (an in-memory database)."""
+        return write or self._readers is None
+
+    def holds_writer(self, conn: object) -> bool:
+        """Whether ``conn`` (a lent connection) is the writer."""
+        return getattr(conn, "role", None) == "writer"
 
     def stats(self) -> dict[str, int]:
         """Counts over the writer and the readers: ``size`` (open), ``idle``,
@@ -256,17 +268,17 @@ class SQLiteBackend:
         )
 
 
-class _Lease:
+class _Lease(Lease):
     """``async with backend.connection() as conn``: borrow, then give back."""
 
-    __slots__ = ("_backend", "_conn", "_pool")
+    __slots__ = ("_backend", "_pool")
 
     def __init__(self, backend: SQLiteBackend, pool: ConnectionPool) -> None:
+        super().__init__(backend._lease_what)
         self._backend = backend
         self._pool = pool
-        self._conn: SQLiteConnection | None = None
 
-    async def __aenter__(self) -> SQLiteConnection:
+    async def _take(self) -> SQLiteConnection:
         pool = self._pool
         conn = pool.take_nowait()
         if conn is None:
@@ -275,15 +287,8 @@ class _Lease:
                     conn = await pool.acquire()
             except TimeoutError:
                 raise self._backend._timeout_error(pool) from None
-        self._conn = conn
         return conn
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None and not self._pool.release_nowait(conn):
+    async def _give(self, conn: SQLiteConnection, failed: bool) -> None:
+        if not self._pool.release_nowait(conn):
             await self._pool.release(conn)
