@@ -632,6 +632,25 @@ class _Builder:
     @cython.cfunc
     def like(self, target: object, rhs: object, ci: cython.bint) -> None:
         out: list = self.out
+        if self.flavor == _FLAVOR_SQLITE:
+            # SQLite's LIKE stops reading a value at its first NUL: values holding one
+            # go to the connection's oxyde_like(), which reads all of it. (On SQLite
+            # LIKE folds ASCII case and LOWER() only ASCII, as oxyde_like does.)
+            out.append("CASE WHEN instr(")
+            self.expr(target)
+            out.append(", char(0)) > 0 THEN oxyde_like(")
+            self.expr(rhs)
+            out.append(", ")
+            self.expr(target)
+            out.append(") ELSE ")
+            self.like_operator(target, rhs, ci)
+            out.append(" END")
+            return
+        self.like_operator(target, rhs, ci)
+
+    @cython.cfunc
+    def like_operator(self, target: object, rhs: object, ci: cython.bint) -> None:
+        out: list = self.out
         if ci:
             out.append("LOWER(")
             self.expr(target)

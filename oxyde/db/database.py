@@ -21,7 +21,13 @@ from oxyde.db import querylog
 from oxyde.db.replicas import Replica, replicas_from
 from oxyde.db.routing import Routing
 from oxyde.db.settings import Duration, PoolSettings
-from oxyde.db.transaction import Atomic, Transaction, _shielded, current_transaction_of
+from oxyde.db.transaction import (
+    Atomic,
+    Transaction,
+    _shielded,
+    current_transaction_of,
+    foreign_transaction_of,
+)
 from oxyde.db.url import DatabaseURL, parse_url
 from oxyde.exceptions import OperationalError, TransactionTimeoutError
 
@@ -72,6 +78,9 @@ class AsyncDatabase:
         self._backend: Backend | None = None
         self._connecting: asyncio.Lock | None = None
         self._transactions: set[Transaction] = set()
+        #: the backend's writes all go through one connection; its reads too when True
+        self._single_writer = False
+        self._writer_reads = False
         self._sweeper: asyncio.Task[None] | None = None
         #: replicas and router; ``None`` when there are neither (queries then use the
         #: database itself, at the cost of one check)
@@ -135,6 +144,8 @@ class AsyncDatabase:
                 factory = backend_class(self.backend_name)
                 backend = factory(self._parsed, self.settings, name=self.name)
                 await backend.open()
+                self._single_writer = bool(getattr(backend, "single_writer", False))
+                self._writer_reads = self._single_writer and backend.uses_writer(False)  # type: ignore[attr-defined]
                 if self.routing is not None:
                     try:
                         await self.routing.open()
@@ -189,7 +200,29 @@ class AsyncDatabase:
 
     def connection(self, *, write: bool = True) -> AbstractAsyncContextManager[Connection]:
         """Borrow one raw backend connection (for work that needs a pinned session)."""
-        return self.backend.connection(write=write)
+        backend = self.backend
+        if self._single_writer and (write or self._writer_reads):
+            self._refuse_foreign_writer(backend)
+        return backend.connection(write=write)
+
+    def _refuse_foreign_writer(self, backend: Backend) -> None:
+        """Fail at once where a call would wait for the single writer connection that
+        an open transaction of another task holds: typically a child task of the block
+        (``gather``, ``create_task``), which its parent may be awaiting, so the wait
+        would last the whole ``acquire_timeout`` or end in a deadlock (G4)."""
+        tx = foreign_transaction_of(self)
+        if tx is None or not backend.holds_writer(tx.connection):  # type: ignore[attr-defined]
+            return
+        owner = tx.owner.get_name() if tx.owner is not None else "?"
+        task = asyncio.current_task()
+        me = task.get_name() if task is not None else "?"
+        raise OperationalError(
+            f"database {self.name!r}: task {me!r} needs the only writer connection, which "
+            f"the open transaction of task {owner!r} holds (atomic(using={self.name!r})); "
+            "it would wait until that transaction ends, forever if that task awaits this "
+            "one. A transaction belongs to the task that opened it: pass it to this "
+            "task's queries as client=<the atomic() block>, or write from that task."
+        )
 
     # -- Executor ----------------------------------------------------------------
 
@@ -202,6 +235,8 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.fetch(sql, params, write=write)
         backend = self._backend or self._not_connected()
+        if self._single_writer and (write or self._writer_reads):
+            self._refuse_foreign_writer(backend)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(
@@ -223,6 +258,8 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.fetch_described(sql, params, write=write)
         backend = self._backend or self._not_connected()
+        if self._single_writer and (write or self._writer_reads):
+            self._refuse_foreign_writer(backend)
         aw = self._fetch_described(backend, sql, params, write)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
@@ -243,6 +280,8 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.execute(sql, params)
         backend = self._backend or self._not_connected()
+        if self._single_writer:
+            self._refuse_foreign_writer(backend)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(
@@ -262,6 +301,8 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.execute_many(sql, params_seq)
         backend = self._backend or self._not_connected()
+        if self._single_writer:
+            self._refuse_foreign_writer(backend)
         aw = self._execute_many(backend, sql, params_seq)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
@@ -300,6 +341,8 @@ class AsyncDatabase:
                 table, columns, rows, schema=schema, returning_pk=returning_pk
             )
         backend = self._backend or self._not_connected()
+        if self._single_writer:
+            self._refuse_foreign_writer(backend)
         aw = self._copy_insert(backend, table, columns, rows, schema, returning_pk)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
@@ -337,6 +380,8 @@ class AsyncDatabase:
                 await chunks.aclose()  # type: ignore[attr-defined]
             return
         backend = self._backend or self._not_connected()
+        if self._writer_reads:
+            self._refuse_foreign_writer(backend)
         async with backend.connection(write=False) as conn:
             chunks = conn.stream(sql, params, chunk_size=chunk_size)
             try:
@@ -351,6 +396,8 @@ class AsyncDatabase:
         self, *, isolation: str | None, read_only: bool, deadline: float | None
     ) -> Transaction:
         backend = self._backend or self._not_connected()
+        if self._single_writer and (not read_only or self._writer_reads):
+            self._refuse_foreign_writer(backend)
         lease = backend.connection(write=not read_only)
         try:
             if deadline is None:

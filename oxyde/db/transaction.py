@@ -91,6 +91,23 @@ def current_transaction_of(database: AsyncDatabase) -> Transaction | None:
     return tx
 
 
+def foreign_transaction_of(database: AsyncDatabase) -> Transaction | None:
+    """The open transaction on ``database`` that the current task sees in its context
+    but does not own: its parent's (a task inherits the ContextVar, not the ownership)."""
+    active = _active.get()
+    if active is None:
+        return None
+    tx = active.get(database.name)
+    if (
+        tx is None
+        or tx.database is not database
+        or tx.owner is asyncio.current_task()
+        or tx.state not in (_OPEN, _ENDING)
+    ):
+        return None
+    return tx
+
+
 def _seconds(timeout: float | int | timedelta | None) -> float | None:
     if timeout is None:
         return None

@@ -139,7 +139,7 @@ async def test_transaction_module_and_active_transaction(table: Any) -> None:
     assert get_active_transaction() is None
 
 
-async def test_child_tasks_do_not_share_the_transaction(table: Any) -> None:
+async def test_child_tasks_do_not_share_the_transaction(table: Any, backend_name: str) -> None:
     seen: list[Any] = []
 
     async def child() -> None:
@@ -149,13 +149,73 @@ async def test_child_tasks_do_not_share_the_transaction(table: Any) -> None:
     with pytest.raises(Boom):
         async with atomic():
             await add(table, "parent")
-            task = asyncio.create_task(child())
+            task = asyncio.create_task(child(), name="writing-child")
             await asyncio.sleep(0)
             raise Boom
-    # On SQLite the child waited for the writer; it was never part of our transaction.
-    await task
     assert seen == [None]
-    assert await values(table) == ["child"]
+    if backend_name == "sqlite":
+        # The only writer was held by our transaction: the child failed at once.
+        with pytest.raises(OperationalError, match="writing-child"):
+            await task
+        assert await values(table) == []
+    else:
+        # It ran on a connection of its own, never part of our transaction.
+        await task
+        assert await values(table) == ["child"]
+
+
+@sqlite_only
+async def test_a_child_write_fails_at_once_naming_the_owner(table: Any) -> None:
+    async def child(value: str, client: Any = None) -> None:
+        await add(client or table, value)
+
+    async with atomic() as block:
+        await add(table, "parent")
+        owner = asyncio.current_task()
+        assert owner is not None
+        owner.set_name("request-17")
+        # Awaited by the transaction's owner: waiting would last acquire_timeout (30 s).
+        with pytest.raises(OperationalError) as info:
+            await asyncio.wait_for(asyncio.create_task(child("child"), name="worker"), 5)
+        message = str(info.value)
+        assert "'request-17'" in message and "'worker'" in message
+        assert "client=" in message and "atomic(using='default')" in message
+        # Opening a transaction of its own, or leasing the writer, fails the same way.
+
+        async def own_block() -> None:
+            async with atomic():
+                pass
+
+        with pytest.raises(OperationalError, match="request-17"):
+            await asyncio.create_task(own_block())
+
+        async def lease() -> None:
+            async with table.connection():
+                pass
+
+        with pytest.raises(OperationalError, match="request-17"):
+            await asyncio.create_task(lease())
+        # Reads go to a reader; the transaction passed explicitly is joined.
+        assert await asyncio.create_task(values(table)) == []
+        await asyncio.create_task(child("joined", block))
+    assert await values(table) == ["joined", "parent"]
+
+
+@sqlite_only
+async def test_a_task_outside_the_transaction_still_waits_for_the_writer(table: Any) -> None:
+    started = asyncio.Event()
+
+    async def other() -> None:
+        await started.wait()
+        await add(table, "other")  # waits for the writer, then writes
+
+    task = asyncio.create_task(other())  # created before the block: not its child
+    async with atomic():
+        await add(table, "parent")
+        started.set()
+        await asyncio.sleep(0.05)
+    await task
+    assert await values(table) == ["other", "parent"]
 
 
 async def test_unique_violation_in_a_transaction_writes_nothing(table: Any) -> None:

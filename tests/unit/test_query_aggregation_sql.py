@@ -562,7 +562,8 @@ def test_union_members_values_are_renumbered() -> None:
     first = AggPost.objects.filter(views__in=[1, 2], title="x")
     second = AggPost.objects.filter(likes__in=[3], title__startswith="y").limit(4)
     sql, params = first.union(second).limit(5).sql("sqlite")
-    assert params == [1, 2, "x", 3, "y%", 4, 5]
+    # SQLite binds a LIKE pattern twice (its NUL-safe form, oxyde_like)
+    assert params == [1, 2, "x", 3, "y%", "y%", 4, 5]
     sql, params = first.union(second).limit(5).sql("postgres")
     assert params == [[1, 2], "x", [3], "y%", 4, 5]
     assert "$6" in sql and "$7" not in sql

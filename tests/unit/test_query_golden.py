@@ -425,49 +425,84 @@ BOOK_TAIL_CASES = [
         "iexact",
         lambda: B.filter(title__iexact="dune_%"),
         pg=(' WHERE LOWER("gq_book"."title") LIKE LOWER($1) ESCAPE \'\\\'', ["dune\\_\\%"]),
-        sqlite=(' WHERE LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\'', ["dune\\_\\%"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            'LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\' END',
+            ["dune\\_\\%", "dune\\_\\%"],
+        ),
         mysql=(" WHERE LOWER(`gq_book`.`title`) LIKE LOWER(%s) ESCAPE '\\\\'", ["dune\\_\\%"]),
     ),
     case(
         "contains",
         lambda: B.filter(title__contains="50%"),
         pg=(' WHERE "gq_book"."title" LIKE $1 ESCAPE \'\\\'', ["%50\\%%"]),
-        sqlite=(' WHERE "gq_book"."title" LIKE ? ESCAPE \'\\\'', ["%50\\%%"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            '"gq_book"."title" LIKE ? ESCAPE \'\\\' END',
+            ["%50\\%%", "%50\\%%"],
+        ),
         mysql=(" WHERE `gq_book`.`title` LIKE BINARY %s ESCAPE '\\\\'", ["%50\\%%"]),
     ),
     case(
         "icontains",
         lambda: B.filter(title__icontains="a_b"),
         pg=(' WHERE LOWER("gq_book"."title") LIKE LOWER($1) ESCAPE \'\\\'', ["%a\\_b%"]),
-        sqlite=(' WHERE LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\'', ["%a\\_b%"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            'LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\' END',
+            ["%a\\_b%", "%a\\_b%"],
+        ),
         mysql=(" WHERE LOWER(`gq_book`.`title`) LIKE LOWER(%s) ESCAPE '\\\\'", ["%a\\_b%"]),
     ),
     case(
         "startswith",
         lambda: B.filter(title__startswith="The "),
         pg=(' WHERE "gq_book"."title" LIKE $1 ESCAPE \'\\\'', ["The %"]),
-        sqlite=(' WHERE "gq_book"."title" LIKE ? ESCAPE \'\\\'', ["The %"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            '"gq_book"."title" LIKE ? ESCAPE \'\\\' END',
+            ["The %", "The %"],
+        ),
         mysql=(" WHERE `gq_book`.`title` LIKE BINARY %s ESCAPE '\\\\'", ["The %"]),
     ),
     case(
         "istartswith",
         lambda: B.filter(title__istartswith="100%_"),
         pg=(' WHERE LOWER("gq_book"."title") LIKE LOWER($1) ESCAPE \'\\\'', ["100\\%\\_%"]),
-        sqlite=(' WHERE LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\'', ["100\\%\\_%"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            'LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\' END',
+            ["100\\%\\_%", "100\\%\\_%"],
+        ),
         mysql=(" WHERE LOWER(`gq_book`.`title`) LIKE LOWER(%s) ESCAPE '\\\\'", ["100\\%\\_%"]),
     ),
     case(
         "endswith",
         lambda: B.filter(title__endswith="\\end"),
         pg=(' WHERE "gq_book"."title" LIKE $1 ESCAPE \'\\\'', ["%\\\\end"]),
-        sqlite=(' WHERE "gq_book"."title" LIKE ? ESCAPE \'\\\'', ["%\\\\end"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            '"gq_book"."title" LIKE ? ESCAPE \'\\\' END',
+            ["%\\\\end", "%\\\\end"],
+        ),
         mysql=(" WHERE `gq_book`.`title` LIKE BINARY %s ESCAPE '\\\\'", ["%\\\\end"]),
     ),
     case(
         "iendswith",
         lambda: B.filter(title__iendswith="_%\\"),
         pg=(' WHERE LOWER("gq_book"."title") LIKE LOWER($1) ESCAPE \'\\\'', ["%\\_\\%\\\\"]),
-        sqlite=(' WHERE LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\'', ["%\\_\\%\\\\"]),
+        sqlite=(
+            ' WHERE CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+            'oxyde_like(?, "gq_book"."title") ELSE '
+            'LOWER("gq_book"."title") LIKE LOWER(?) ESCAPE \'\\\' END',
+            ["%\\_\\%\\\\", "%\\_\\%\\\\"],
+        ),
         mysql=(" WHERE LOWER(`gq_book`.`title`) LIKE LOWER(%s) ESCAPE '\\\\'", ["%\\_\\%\\\\"]),
     ),
     case(
@@ -805,9 +840,11 @@ BOOK_TAIL_CASES = [
                 ' LEFT JOIN "gq_author" AS "author" ON "gq_book"."author_id" = '
                 '"author"."id" LEFT JOIN "gq_company" AS "author__company" ON '
                 '"author"."company_id" = "author__company"."id" WHERE '
-                'LOWER("author__company"."name") LIKE LOWER(?) ESCAPE \'\\\''
+                'CASE WHEN instr("author__company"."name", char(0)) > 0 THEN '
+                'oxyde_like(?, "author__company"."name") ELSE '
+                'LOWER("author__company"."name") LIKE LOWER(?) ESCAPE \'\\\' END'
             ),
-            ["%press%"],
+            ["%press%", "%press%"],
         ),
         mysql=(
             (
@@ -1057,9 +1094,11 @@ BOOK_TAIL_CASES = [
         sqlite=(
             (
                 ' WHERE ("gq_book"."pages" > ? OR "gq_book"."rating" < ?) AND '
-                '"gq_book"."title" LIKE ? ESCAPE \'\\\''
+                'CASE WHEN instr("gq_book"."title", char(0)) > 0 THEN '
+                'oxyde_like(?, "gq_book"."title") ELSE '
+                '"gq_book"."title" LIKE ? ESCAPE \'\\\' END'
             ),
-            [1, 2.0, "X%"],
+            [1, 2.0, "X%", "X%"],
         ),
         mysql=(
             (

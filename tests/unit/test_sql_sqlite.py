@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -13,6 +12,7 @@ from typing import Any
 import apsw
 import pytest
 
+from oxyde.backends.sqlite import functions
 from oxyde.sql import SQLITE, render
 from oxyde.sql.ir import Node
 from tests.support.irkit import col, p, select, sql_helpers
@@ -221,10 +221,7 @@ def db() -> apsw.Connection:
     for statement in SCHEMA:
         conn.execute(statement)
 
-    def regexp(pattern: str, value: Any) -> bool | None:
-        return None if value is None else re.search(pattern, str(value)) is not None
-
-    conn.create_scalar_function("regexp", regexp)
+    functions.install(conn)
     return conn
 
 
@@ -295,14 +292,16 @@ CONDITIONS: list[tuple[Node, list[Any], str, list[Any]]] = [
     (
         ("like", col("name"), p(0, "str"), False),
         ["a\\%%"],
-        "\"name\" LIKE ? ESCAPE '\\'",
-        ["a\\%%"],
+        'CASE WHEN instr("name", char(0)) > 0 THEN oxyde_like(?, "name") '
+        "ELSE \"name\" LIKE ? ESCAPE '\\' END",
+        ["a\\%%", "a\\%%"],
     ),
     (
         ("like", col("name"), p(0, "str"), True),
         ["a%"],
-        "LOWER(\"name\") LIKE LOWER(?) ESCAPE '\\'",
-        ["a%"],
+        'CASE WHEN instr("name", char(0)) > 0 THEN oxyde_like(?, "name") '
+        "ELSE LOWER(\"name\") LIKE LOWER(?) ESCAPE '\\' END",
+        ["a%", "a%"],
     ),
     (("regex", col("name"), p(0, "str"), False), ["^a"], '"name" REGEXP ?', ["^a"]),
     (("regex", col("name"), p(0, "str"), True), ["^a"], "\"name\" REGEXP ('(?i)' || ?)", ["^a"]),
@@ -393,6 +392,30 @@ def test_regex_and_like_match_as_documented(db: apsw.Connection) -> None:
     # the escaped wildcard matches only itself
     assert ids(("like", col("name"), p(0, "str"), False), ["a\\_b"]) == [2]
     assert ids(("like", col("name"), p(0, "str"), True), ["APP%"]) == [1]
+
+
+def test_like_reads_values_past_a_nul(db: apsw.Connection) -> None:
+    db.execute(
+        "INSERT INTO t (id, name) VALUES (1, ?), (2, ?), (3, 'Ab'), (4, NULL)",
+        ("x\x00ab", "a_b\x00"),
+    )
+
+    def ids(pattern: str, ci: bool = False) -> list[int]:
+        cond = ("like", col("name"), p(0, "str"), ci)
+        sql, params = render(
+            select(cols=((col("id"), None),), where=cond, order_by=((col("id"), False),)),
+            [pattern],
+            SQLITE,
+        )
+        return [row[0] for row in db.execute(sql, params)]
+
+    assert ids("%ab") == [1, 3]  # SQLite's LIKE folds ASCII case, with or without NUL
+    assert ids("%AB", ci=True) == [1, 3]
+    assert ids("x%") == [1]
+    assert ids("x_ab") == [1]  # _ matches the NUL like any character
+    assert ids("a\\_b%") == [2]
+    assert ids("a\\_b") == []  # the whole value, not the part before the NUL
+    assert ids("%") == [1, 2, 3]
 
 
 class Color(enum.Enum):

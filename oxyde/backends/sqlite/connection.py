@@ -38,7 +38,7 @@ import apsw
 
 from oxyde.backends.base import Executor, Row
 from oxyde.backends.commit_point import redeliver_cancellation
-from oxyde.backends.sqlite import onloop
+from oxyde.backends.sqlite import functions, onloop
 from oxyde.backends.sqlite.errors import map_error
 from oxyde.backends.sqlite.onloop import LOOP_BUDGET, LOOP_CHECK_STEPS, StatementInfo, classify
 from oxyde.backends.sqlite.worker import IDLE, Job, Worker
@@ -104,14 +104,6 @@ class ConnectOptions:
         self.pragmas = tuple(pragmas)
         #: seconds a statement waits for a lock before SQLITE_BUSY
         self.busy_timeout = busy_timeout
-
-
-def _regexp(*args: Any) -> int | None:
-    # ``x REGEXP p`` calls regexp(p, x). ``re`` caches compiled patterns.
-    pattern, value = args
-    if pattern is None or value is None:
-        return None
-    return 1 if re.search(pattern, value if isinstance(value, str) else str(value)) else 0
 
 
 def _pragma(db: apsw.Connection, name: str) -> Any:
@@ -319,7 +311,7 @@ class SQLiteConnection:
             # cancelled rather than sleeping out the whole timeout, and at once on the loop.
             db.set_busy_handler(self._on_busy)
             db.set_progress_handler(self._should_abort, PROGRESS_STEPS)
-            db.create_scalar_function("REGEXP", _regexp, 2, deterministic=True)
+            functions.install(db)
             for name, value in opts.pragmas:
                 if name == "journal_mode" and self.role != "writer":
                     continue  # persistent in the file; the writer has set it
