@@ -338,7 +338,7 @@ async def test_explain(data: dict[str, Any], database: Any) -> None:
 async def test_sql_and_ir_need_no_connection() -> None:
     sql, params = Post.objects.filter(views__gte=3, title__contains="a").sql("sqlite")
     assert sql.startswith("SELECT ")
-    assert params == [3, "%a%"]
+    assert params == [3, "%a%", "%a%"]  # SQLite binds a pattern twice (NUL-safe LIKE)
     ir = Post.objects.filter(views=1).to_ir()
     assert ir["table"] == "it_post" and ir["values"] == [1]
 
