@@ -118,7 +118,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     enabled = set(enabled_backends())
     # Wall-clock checks are flaky on a shared machine: they run only when asked for.
-    timing_selected = "timing" in (config.getoption("markexpr", "") or "")
+    timing_selected = bool(os.environ.get("OXYDE_TIMING")) or "timing" in (
+        config.getoption("markexpr", "") or ""
+    )
     for item in items:
         if not timing_selected and item.get_closest_marker("timing") is not None:
             item.add_marker(pytest.mark.skip(reason="a timing check: select it with -m timing"))
