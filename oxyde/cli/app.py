@@ -1,6 +1,6 @@
 """The ``oxyde`` command line: ``init``, ``makemigrations``, ``migrate``,
-``showmigrations``, ``sqlmigrate``, ``lint-migrations``, ``migrations squash`` and
-``generate-stubs``."""
+``showmigrations``, ``sqlmigrate``, ``lint-migrations``, ``migrations squash``,
+``generate-stubs`` and ``doctor``."""
 
 from __future__ import annotations
 
@@ -521,6 +521,59 @@ def generate_stubs(config_path: ConfigOption = None) -> None:
         out.print("No table models found.")
     for path in paths:
         out.print(f"Wrote {escape(_shown(path, config))}")
+
+
+# -- doctor -----------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def doctor(
+    db_alias: Annotated[
+        list[str] | None,
+        typer.Option("--db-alias", help="A DATABASES entry to check (repeat; default: all)."),
+    ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Application processes that share each database (for the pool check).",
+        ),
+    ] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+    config_path: ConfigOption = None,
+) -> None:
+    """Check pools, SQLite settings, indexes and migrations; exit 1 when one is not ok."""
+    import json
+
+    from oxyde.cli.doctor import Check, diagnose
+    from oxyde.db.schema import _metas
+
+    config = _config(config_path)
+    config.import_models()
+    metas = _metas(None)
+    aliases = db_alias or list(config.databases)
+    checks: list[Check] = []
+    for alias in aliases:
+
+        async def work(database: Any) -> list[Check]:
+            return await diagnose(
+                database, metas, processes=processes, migrations_dir=config.migrations_dir
+            )
+
+        checks.extend(_run(lambda: _with_database(config, alias, work)))  # noqa: B023
+    problems = [c for c in checks if c.status != "ok"]
+    if as_json:
+        out.print_json(json.dumps({"ok": not problems, "checks": [c.as_dict() for c in checks]}))
+    else:
+        marks = {"ok": "[green]ok[/]  ", "warn": "[yellow]warn[/]", "fail": "[red]fail[/]"}
+        for c in checks:
+            fix = f"\n        fix: {escape(c.fix)}" if c.fix else ""
+            out.print(f"{marks[c.status]} [{escape(c.alias)}] {c.name}: {escape(c.detail)}{fix}")
+        out.print(f"{len(checks)} check(s), {len(problems)} problem(s)")
+    if problems:
+        raise typer.Exit(1)
 
 
 def main() -> None:

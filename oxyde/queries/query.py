@@ -17,6 +17,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, S
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
 
 from oxyde import _impl
+from oxyde.advice import detect as _advice
+from oxyde.advice import switch as _advice_switch
 from oxyde.exceptions import (
     FieldError,
     FieldLookupError,
@@ -470,6 +472,9 @@ class Query(Generic[M]):
                 cols += _annotated.output_columns(self)
             node, values = self._select_ir(cols, limit=limit)
             rows = await _ex.fetch(ex, node, values)
+            if _advice_switch.on:
+                limited = limit is not False or self._limit is not None
+                _advice.read(self._meta, node, values, len(rows), ex, limited)
             if mode in (None, "models"):
                 items = await load_in_slices(self._model_loader(dialect), rows)
                 if self._agg is not None:
@@ -487,6 +492,9 @@ class Query(Generic[M]):
         cols = tuple((node, None) for _, node, _ in fields)
         node, values = self._select_ir(cols, limit=limit)
         rows = await _ex.fetch(ex, node, values)
+        if _advice_switch.on:
+            limited = limit is not False or self._limit is not None
+            _advice.read(self._meta, node, values, len(rows), ex, limited)
         names = tuple(f[0] for f in fields)
         columns = [f[2] for f in fields]
         effective = mode or self._mode
@@ -520,6 +528,8 @@ class Query(Generic[M]):
             raise MultipleObjectsReturned(
                 f"get() returned more than one {self._meta.model.__name__}"
             )
+        if _advice_switch.on:
+            _advice.loaded(self._meta, rows[0])
         return rows[0]
 
     async def get_or_none(
@@ -750,6 +760,8 @@ class Query(Generic[M]):
         if instance is None:
             instance = self.model(**data)
         ex = _ex.resolve_executor(using, client, self)
+        if _advice_switch.on:
+            _advice.created(self._meta, "create")
         await instance.pre_save(is_create=True, update_fields=None)
         await writes.insert_instance(ex, self._meta, instance)
         await instance.post_save(is_create=True, update_fields=None)

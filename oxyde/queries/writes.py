@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
+from oxyde.advice import detect as _advice
+from oxyde.advice import switch as _advice_switch
 from oxyde.db.transaction import Atomic, Transaction
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
 from oxyde.models.metadata import Column, ModelMeta
@@ -497,6 +499,12 @@ async def save_instance(
     is_new = key is None or (
         update_fields is None and pk.name not in instance.__pydantic_fields_set__
     )
+    if _advice_switch.on:
+        if is_new:
+            _advice.created(meta, "insert")
+        else:
+            _advice.saving(meta, instance, fields)
+            _advice.created(meta, "update")
     if is_new:
         await instance.pre_save(is_create=True, update_fields=None)
         await insert_instance(ex, meta, instance)

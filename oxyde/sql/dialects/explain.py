@@ -45,3 +45,31 @@ def read_plan(dialect: Dialect, names: list[str], rows: list[Any], *, format: st
     if len(names) == 1:
         return "\n".join(str(row[0]) for row in rows)
     return "\n".join("\t".join("" if v is None else str(v) for v in row) for row in rows)
+
+
+def full_scans(dialect: Dialect, names: list[str], rows: list[Any]) -> set[str]:
+    """Tables a plain-text plan (``explain_sql(..., format="text")``) reads in full."""
+    scanned: set[str] = set()
+    if dialect.name == "sqlite":
+        # "SCAN post" reads the table; "SCAN post USING [COVERING] INDEX ..." and
+        # "SEARCH post USING ..." do not.
+        for row in rows:
+            detail = str(row[-1]).split()
+            if len(detail) >= 2 and detail[0] == "SCAN" and "USING" not in detail:
+                scanned.add(detail[1])
+        return scanned
+    if dialect.name == "postgres":
+        for row in rows:
+            line = str(row[0])
+            marker = "Seq Scan on "
+            at = line.find(marker)
+            if at >= 0:
+                scanned.add(line[at + len(marker) :].split()[0].strip('"'))
+        return scanned
+    lowered = [n.lower() for n in names]
+    if "type" in lowered and "table" in lowered:
+        kind, table = lowered.index("type"), lowered.index("table")
+        for row in rows:
+            if str(row[kind]).upper() == "ALL":
+                scanned.add(str(row[table]))
+    return scanned
