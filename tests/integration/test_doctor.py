@@ -95,7 +95,7 @@ async def test_processes_must_be_positive(database: Any) -> None:
         await diagnose(database, [], processes=0)
 
 
-MODELS = '''
+MODELS = """
 from oxyde import Field, Model
 
 
@@ -106,7 +106,7 @@ class DrItem(Model):
     class Meta:
         is_table = True
         table_name = "dr_item"
-'''
+"""
 
 
 def oxyde_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
