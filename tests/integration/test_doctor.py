@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +12,7 @@ from oxyde import Field, Model, execute_raw
 from oxyde.advice.indexcheck import leading_columns
 from oxyde.cli.doctor import Check, diagnose
 from oxyde.models.registry import get_meta
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.migrations.clikit import oxyde, project
 
 
 class DocParent(Model):
@@ -109,43 +104,16 @@ class DrItem(Model):
 """
 
 
-def oxyde_cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "COLUMNS": "200"}
-    env.pop("OXYDE_TRACEBACK", None)
-    return subprocess.run(
-        [sys.executable, "-m", "oxyde", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
-
-
 async def test_cli_reports_pending_migrations_then_passes(
     database: Any, database_url: str, backend_name: str, tmp_path: Path
 ) -> None:
-    project = tmp_path / "project"
-    project.mkdir()
-    (project / "models.py").write_text(MODELS)
-    (project / "oxyde_config.py").write_text(
-        textwrap.dedent(
-            f"""\
-            MODELS = ["models"]
-            DIALECT = "{backend_name}"
-            MIGRATIONS_DIR = "migrations"
-            DATABASES = {{"default": {database_url!r}}}
-            """
-        )
-    )
+    folder = project(tmp_path, backend_name, database_url, MODELS)
     await execute_raw("DROP TABLE IF EXISTS dr_item")
     await execute_raw("DROP TABLE IF EXISTS oxyde_migrations")
-    made = oxyde_cli(project, "makemigrations")
+    made = oxyde(folder, "makemigrations")
     assert made.returncode == 0, made.stderr
 
-    before = oxyde_cli(project, "doctor", "--json")
+    before = oxyde(folder, "doctor", "--json")
     assert before.returncode == 1, before.stderr
     report = json.loads(before.stdout)
     assert report["ok"] is False
@@ -153,9 +121,9 @@ async def test_cli_reports_pending_migrations_then_passes(
     assert ("table", "fail") in failing
     assert ("migrations", "fail") in failing
 
-    migrated = oxyde_cli(project, "migrate")
+    migrated = oxyde(folder, "migrate")
     assert migrated.returncode == 0, migrated.stderr
-    after = oxyde_cli(project, "doctor")
+    after = oxyde(folder, "doctor")
     assert after.returncode == 0, after.stdout + after.stderr
     assert "0 problem(s)" in after.stdout
     assert "migrations: 1 applied" in after.stdout
@@ -164,6 +132,6 @@ async def test_cli_reports_pending_migrations_then_passes(
 
 
 def test_cli_rejects_zero_processes(tmp_path: Path) -> None:
-    result = oxyde_cli(tmp_path, "doctor", "--processes", "0")
+    result = oxyde(tmp_path, "doctor", "--processes", "0")
     assert result.returncode == 2
     assert "--processes" in result.stderr
