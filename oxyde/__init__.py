@@ -20,6 +20,7 @@ from oxyde.db import (
 from oxyde.exceptions import (
     CheckViolationError,
     ConnectionLostError,
+    DataError,
     FieldError,
     FieldLookupError,
     FieldLookupValueError,
@@ -62,6 +63,7 @@ __all__ = [
     "Concat",
     "ConnectionLostError",
     "Count",
+    "DataError",
     "F",
     "Field",
     "FieldError",

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "CheckViolationError",
     "ConnectionLostError",
+    "DataError",
     "FieldError",
     "FieldLookupError",
     "FieldLookupValueError",
@@ -124,6 +125,14 @@ class ConnectionLostError(OperationalError):
     have taken effect. Inside ``atomic()`` the transaction is gone (rolled back by the
     server); retry it as a whole on a new one.
     """
+
+
+class DataError(OperationalError):
+    """A value the column cannot hold: an integer or decimal out of its range, NaN where
+    the backend cannot store it, a JSON number it would change. Raised before anything is
+    written when oxyde can tell (``code`` is None then), else mapped from the database's
+    data errors (SQLSTATE class 22, MySQL's out-of-range and bad-value errnos). A subclass
+    of ``OperationalError``, which such database errors were before."""
 
 
 class ProgrammingError(OxydeError):

@@ -97,6 +97,16 @@ def _node(node: object, size: cython.Py_ssize_t, what: str) -> tuple:
 
 
 @cython.cfunc
+def _int_sql(value: object) -> str:
+    """An int from the IR (a column's precision or scale) as SQL, None as NULL."""
+    if value is None:
+        return "NULL"
+    if type(value) is not int:
+        raise ValueError(f"malformed IR: expected an int or None, got {value!r}")
+    return str(value)
+
+
+@cython.cfunc
 def _seq(value: object, what: str) -> tuple:
     if type(value) is not tuple:
         raise ValueError(f"malformed IR: {what} must be a tuple, got {value!r}")
@@ -128,6 +138,10 @@ class _Builder:
     true_sql: str
     false_sql: str
     name: str
+    store_checks: dict
+    decimal_arith: str
+    in_decimal: cython.bint
+    text_ranges: frozenset
 
     def __init__(self, dialect: Any) -> None:
         placeholder = dialect.placeholder
@@ -169,6 +183,13 @@ class _Builder:
         self.like_escape = self.text(dialect.like_escape)
         self.true_sql = self.text(dialect.true_sql)
         self.false_sql = self.text(dialect.false_sql)
+        # arithmetic stored into int/decimal columns: functions where the dialect needs
+        # them to keep the value exact or fail (SQLite), plain operators elsewhere
+        self.store_checks = dict(getattr(dialect, "store_checks", None) or {})
+        self.decimal_arith = self.text(getattr(dialect, "decimal_arith", "") or "")
+        self.in_decimal = False
+        # kinds stored as text in several spellings per value (SQLite datetimes)
+        self.text_ranges = frozenset(getattr(dialect, "text_ranges", None) or ())
 
     # -- text ----------------------------------------------------------------------------
 
@@ -230,6 +251,45 @@ class _Builder:
         self.ref(idx, kind, mode)
         self.out.append(self.marker())
 
+    # -- values stored as text in several spellings -------------------------------------
+
+    @cython.cfunc
+    def is_text_range(self, node: object) -> cython.bint:
+        if len(self.text_ranges) == 0 or type(node) is not tuple:
+            return False
+        t: tuple = node
+        return len(t) == 3 and t[0] == "p" and t[1] in self.text_ranges
+
+    @cython.cfunc
+    def next_value(self, node: tuple) -> None:
+        """The param ``node`` through its kind's ``<kind>_next`` adapter: the canonical
+        text of the next representable value, which every spelling of the value sorts
+        below (and every spelling of a later value at or above)."""
+        self.param(node[2], node[1] + "_next", SCALAR)
+
+    @cython.cfunc
+    def text_range_cmp(self, op: str, lhs: object, rhs: tuple) -> None:
+        """``lhs op rhs`` for a kind stored as text in several spellings (SQLite
+        datetimes with or without fraction digits or a UTC suffix): each value is the
+        text range [canonical(v), canonical(next v)), so = and <> test the range and
+        <= and > compare with its end. Plain comparisons of the column, so an index on
+        it still serves them."""
+        out: list = self.out
+        if op == "<=" or op == ">":
+            self.expr(lhs)
+            out.append(" < " if op == "<=" else " >= ")
+            self.next_value(rhs)
+            return
+        out.append("(")
+        self.expr(lhs)
+        out.append(" >= " if op == "=" else " < ")
+        self.expr(rhs)
+        out.append(" AND " if op == "=" else " OR ")
+        self.expr(lhs)
+        out.append(" < " if op == "=" else " >= ")
+        self.next_value(rhs)
+        out.append(")")
+
     # -- expressions -----------------------------------------------------------------------
 
     @cython.cfunc
@@ -256,11 +316,30 @@ class _Builder:
                 raise ValueError(
                     f"unknown arithmetic operator {op!r}; expected one of {_names(ARITH_OPS)}"
                 )
-            out.append("(")
-            self.expr(t[2])
-            out.append(" " + self.text(op) + " ")
-            self.expr(t[3])
-            out.append(")")
+            if self.in_decimal:
+                out.append(self.decimal_arith + "(")
+                self.expr(t[2])
+                out.append(", '" + self.text(op) + "', ")
+                self.expr(t[3])
+                out.append(")")
+            else:
+                out.append("(")
+                self.expr(t[2])
+                out.append(" " + self.text(op) + " ")
+                self.expr(t[3])
+                out.append(")")
+        elif tag == "checked":
+            t = _node(t, 5, "checked")
+            check = self.store_checks.get(t[1])
+            if check is None:
+                self.expr(t[2])
+            else:
+                out.append(self.text(check) + "(")
+                outer: cython.bint = self.in_decimal
+                self.in_decimal = t[1] == "decimal" and len(self.decimal_arith) > 0
+                self.expr(t[2])
+                self.in_decimal = outer
+                out.append(", " + _int_sql(t[3]) + ", " + _int_sql(t[4]) + ")")
         elif tag == "agg":
             t = _node(t, 4, "agg")
             fname = t[1]
@@ -291,6 +370,11 @@ class _Builder:
             # parenthesised so user text cannot bind to the operators around it
             t = _node(t, 2, "raw")
             out.append("(" + self.text(t[1]) + ")")
+        elif tag == "neg" and self.in_decimal:
+            t = _node(t, 2, "neg")
+            out.append(self.decimal_arith + "(0, '-', ")
+            self.expr(t[1])
+            out.append(")")
         elif tag == "neg":
             t = _node(t, 2, "neg")
             out.append("(-")
@@ -547,9 +631,12 @@ class _Builder:
                 raise ValueError(
                     f"unknown comparison operator {op!r}; expected one of {_names(CMP_OPS)}"
                 )
-            self.expr(t[2])
-            out.append(" " + op + " ")
-            self.expr(t[3])
+            if self.is_text_range(t[3]) and op != "<" and op != ">=":
+                self.text_range_cmp(op, t[2], t[3])
+            else:
+                self.expr(t[2])
+                out.append(" " + op + " ")
+                self.expr(t[3])
         elif tag == "and" or tag == "or":
             t = _node(t, 2, tag)
             conds: tuple = _seq(t[1], "the operands of " + tag)
@@ -574,7 +661,9 @@ class _Builder:
                 raise ValueError(f"malformed IR: IN list length must be an int >= 0, got {n!r}")
             if n == 0:
                 out.append(self.false_sql)
-            elif self.array_in:
+            elif self.array_in and t[2] != "array":
+                # (an IN list of arrays expands: = ANY() of an array of arrays would
+                # compare the column with each scalar item)
                 self.expr(t[1])
                 out.append(" = ANY(")
                 self.param(t[3], t[2], ARRAY)
@@ -609,6 +698,18 @@ class _Builder:
             self.like(t[1], t[2], bool(t[3]))
         elif tag == "between":
             t = _node(t, 4, "between")
+            if self.is_text_range(t[3]):
+                # lo <= col < the first spelling after hi
+                out.append("(")
+                self.expr(t[1])
+                out.append(" >= ")
+                self.expr(t[2])
+                out.append(" AND ")
+                self.expr(t[1])
+                out.append(" < ")
+                self.next_value(t[3])
+                out.append(")")
+                return
             self.expr(t[1])
             out.append(" BETWEEN ")
             self.expr(t[2])

@@ -333,6 +333,9 @@ async def bulk_update(
     return await ex.execute_many(compiled.sql, params_seq)
 
 
+_CHECKED_KINDS = frozenset({"int", "decimal"})
+
+
 def set_items(
     scope: Scope, meta: ModelMeta, values: dict[str, Any]
 ) -> tuple[tuple[str, Node], ...]:
@@ -341,6 +344,10 @@ def set_items(
         column = update_column(meta, name)
         if isinstance(value, Expression):
             node = resolve_expr(scope, value, column.kind)
+            if column.kind in _CHECKED_KINDS and node[0] in ("op", "neg"):
+                # arithmetic into an int/decimal column: exact or an error on every
+                # backend (SQLite renders it through its checking functions)
+                node = ("checked", column.kind, node, column.max_digits, column.decimal_places)
         elif value is None:
             node = scope.param(column.kind, None)
         else:

@@ -49,6 +49,12 @@ Expressions
 ``("agg", NAME, arg|None, distinct)``  an aggregate from ``AGGREGATES``; arg None is ``*``
 ``("op", op, lhs, rhs)``               arithmetic, op in ``ARITH_OPS``
 ``("neg", expr)``
+``("checked", kind, expr, precision, scale)``
+                                       ``expr`` (arithmetic) stored into a column of kind
+                                       "int" or "decimal" with that NUMERIC precision and
+                                       scale (ints or None); a dialect whose own arithmetic
+                                       would change the value renders it through its
+                                       ``store_checks`` functions, others as ``expr``
 ``("concat", args, separator)``        separator is None or an expr
 ``("random",)``                        the dialect's random function (``order_by("?")``)
 ``("json_get", expr, path_idx, kind)`` JSON key path (a tuple value at path_idx), as text

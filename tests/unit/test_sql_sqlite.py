@@ -427,15 +427,18 @@ class Color(enum.Enum):
     [
         ("bool", True, 1),
         ("bool", False, 0),
-        ("datetime", datetime(2024, 1, 2, 3, 4, 5), "2024-01-02 03:04:05.000000"),
-        # aware values are stored in UTC, so comparing the text compares the instants
+        # SQLite's own form: a fraction only when there are microseconds
+        ("datetime", datetime(2024, 1, 2, 3, 4, 5), "2024-01-02 03:04:05"),
+        ("datetime", datetime(2024, 1, 2, 3, 4, 5, 120), "2024-01-02 03:04:05.000120"),
+        # aware values are stored as their UTC wall time, as SQLite's functions keep them
         (
             "datetime",
             datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=timezone(timedelta(hours=2))),
-            "2024-01-02 01:04:05.000006+00:00",
+            "2024-01-02 01:04:05.000006",
         ),
         ("date", date(2024, 1, 2), "2024-01-02"),
-        ("time", time(3, 4, 5), "03:04:05.000000"),
+        ("time", time(3, 4, 5), "03:04:05"),
+        ("time", time(3, 4, 5, 500000), "03:04:05.500000"),
         ("timedelta", timedelta(days=1, microseconds=7), 86_400_000_007),
         ("timedelta", timedelta(microseconds=-1), -1),
         ("uuid", uuid.UUID(int=255), "00000000-0000-0000-0000-0000000000ff"),
@@ -451,7 +454,36 @@ class Color(enum.Enum):
     ],
 )
 def test_values_are_adapted_per_kind(kind: str, value: Any, bound: Any) -> None:
-    assert where(("cmp", "=", col("a"), p(0, kind)), [value])[1] == [bound]
+    assert where(("cmp", "<", col("a"), p(0, kind)), [value])[1] == [bound]
+
+
+@pytest.mark.parametrize(
+    ("op", "sql", "bound"),
+    [
+        ("=", '("a" >= ? AND "a" < ?)', ["2024-01-02 03:04:05", "2024-01-02 03:04:05.000001"]),
+        ("<>", '("a" < ? OR "a" >= ?)', ["2024-01-02 03:04:05", "2024-01-02 03:04:05.000001"]),
+        ("<", '"a" < ?', ["2024-01-02 03:04:05"]),
+        ("<=", '"a" < ?', ["2024-01-02 03:04:05.000001"]),
+        (">", '"a" >= ?', ["2024-01-02 03:04:05.000001"]),
+        (">=", '"a" >= ?', ["2024-01-02 03:04:05"]),
+    ],
+)
+def test_datetimes_compare_as_the_text_range_of_their_spellings(
+    op: str, sql: str, bound: list[str]
+) -> None:
+    # '2024-01-02 03:04:05', '...05.000000', '...05.000+00:00' are one instant: each
+    # comparison takes them all, and stays a plain comparison of the column (indexable)
+    value = datetime(2024, 1, 2, 3, 4, 5)
+    assert where(("cmp", op, col("a"), p(0, "datetime")), [value]) == (sql, bound)
+
+
+def test_text_range_ends_at_the_largest_values() -> None:
+    _, bound = where(("cmp", "<=", col("a"), p(0, "datetime")), [datetime.max])
+    assert bound == ["9999-12-31 23:59:59.999999~"]
+    _, bound = where(("cmp", "<=", col("a"), p(0, "time")), [time(23, 59, 59, 999999)])
+    assert bound == ["23:59:59.999999~"]
+    _, bound = where(("cmp", "<=", col("a"), p(0, "time")), [time(23, 59, 59)])
+    assert bound == ["23:59:59.000001"]
 
 
 @pytest.mark.parametrize(
@@ -471,13 +503,15 @@ def test_values_are_adapted_per_kind(kind: str, value: Any, bound: Any) -> None:
 )
 def test_adapted_values_convert_back(kind: str, value: Any) -> None:
     stored = SQLITE.adapters[kind](value)
-    back = SQLITE.converters[kind](stored)
+    aware = isinstance(value, datetime) and value.tzinfo is not None
+    back = SQLITE.converters["datetime_tz" if aware else kind](stored)
     assert back == value and type(back) is type(value)
 
 
 def test_aware_datetimes_read_back_aware_in_utc() -> None:
     value = datetime(2024, 6, 1, 12, 0, tzinfo=timezone(timedelta(hours=-5)))
-    back = SQLITE.converters["datetime"](SQLITE.adapters["datetime"](value))
+    # an AwareDatetime column reads its UTC text back aware
+    back = SQLITE.converters["datetime_tz"](SQLITE.adapters["datetime"](value))
     assert back == value and back.tzinfo is UTC
 
 

@@ -9,6 +9,7 @@ import MySQLdb
 from oxyde.exceptions import (
     CheckViolationError,
     ConnectionLostError,
+    DataError,
     ForeignKeyViolationError,
     NotNullViolationError,
     OperationalError,
@@ -28,6 +29,13 @@ _BY_ERRNO: Final[dict[int, type[OxydeError]]] = {
     1364: NotNullViolationError,  # ER_NO_DEFAULT_FOR_FIELD
     3819: CheckViolationError,  # MySQL ER_CHECK_CONSTRAINT_VIOLATED
     4025: CheckViolationError,  # MariaDB ER_CONSTRAINT_FAILED
+    1264: DataError,  # ER_WARN_DATA_OUT_OF_RANGE
+    1690: DataError,  # ER_DATA_OUT_OF_RANGE (arithmetic overflow)
+    1366: DataError,  # ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+    1406: DataError,  # ER_DATA_TOO_LONG
+    1265: DataError,  # WARN_DATA_TRUNCATED
+    1292: DataError,  # ER_TRUNCATED_WRONG_VALUE
+    1365: DataError,  # ER_DIVISION_BY_ZERO
 }
 
 #: Errors after which the session is gone or its protocol state is unknown: the

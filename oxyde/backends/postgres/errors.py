@@ -7,6 +7,7 @@ import psycopg
 from oxyde.exceptions import (
     CheckViolationError,
     ConnectionLostError,
+    DataError,
     ForeignKeyViolationError,
     IntegrityError,
     NotNullViolationError,
@@ -41,11 +42,11 @@ def map_error(exc: psycopg.Error) -> OxydeError:
     """The oxyde exception for a psycopg error; raise it ``from exc``.
 
     Class 23 (integrity constraint violation) maps onto ``IntegrityError`` and its four
-    subclasses. A session that died (class 08 after connecting, a terminated or
-    crashed backend, an idle-session timeout, or a libpq failure without SQLSTATE) is
-    a ``ConnectionLostError``. Every other error, whether the statement was refused (syntax, unknown
-    table, bad value) or the connection failed (class 08, cancel 57014, terminated
-    57P01, serialization 40001, deadlock 40P01, or no SQLSTATE at all), is an
+    subclasses, class 22 (data exception) onto ``DataError``. A session that died
+    (class 08 after connecting, a terminated or crashed backend, an idle-session
+    timeout, or a libpq failure without SQLSTATE) is a ``ConnectionLostError``. Every
+    other error, whether the statement was refused (syntax, unknown table) or the
+    connection failed otherwise (cancel 57014, serialization 40001, deadlock 40P01), is an
     ``OperationalError``: none of them is about the constraints of the data, and the
     SQLSTATE in ``code`` tells them apart.
     """
@@ -53,6 +54,9 @@ def map_error(exc: psycopg.Error) -> OxydeError:
     message = _message(exc)
     if state is not None and state.startswith("23"):
         return _INTEGRITY.get(state, IntegrityError)(message, code=state)
+    if state is not None and state.startswith("22"):
+        # class 22, data exception: out of range, bad value, division by zero...
+        return DataError(message, code=state)
     if state is None and isinstance(exc, psycopg.InterfaceError | psycopg.OperationalError):
         # libpq-level failures (connection closed or lost) carry no SQLSTATE; give
         # them class 08's generic code so callers can test one field.

@@ -4,10 +4,12 @@ The rules, the same on write and read, so that a value reads back as the Python 
 that was written:
 
 - ``json``: any JSON value is wrapped in ``Jsonb`` (psycopg adapts no ``dict`` on its
-  own); JSONB comes back already decoded.
+  own); JSONB comes back already decoded. Floats of 1e16 and more are written out in
+  full (``jsonb`` would read them back as ints); NaN and infinities are refused.
 - ``array``: any sequence is bound as a list (a PostgreSQL array); enum items become
-  their values. An array of a PostgreSQL enum type, which psycopg returns as its text
-  literal, is parsed back into a list of values.
+  their values, ints are bound as ``int8`` (the column's ``BIGINT``). An array of a
+  PostgreSQL enum type, which psycopg returns as its text literal, is parsed back into
+  a list of values.
 - ``enum``: the member's ``.value``. psycopg would send the member *name*; the value
   goes out as text of unknown type, so PostgreSQL resolves it to the column's enum type
   without a cast.
@@ -27,8 +29,10 @@ from functools import cache
 from typing import Any
 
 from psycopg.types.json import Jsonb
+from psycopg.types.numeric import Int8
 
 from oxyde.sql.dialects.base import Adapter, Dialect
+from oxyde.sql.dialects.sqlite import json_dumps
 
 __all__ = ["ADAPTERS", "CONVERTERS", "parse_array_literal", "psycopg_dialect"]
 
@@ -36,7 +40,47 @@ __all__ = ["ADAPTERS", "CONVERTERS", "parse_array_literal", "psycopg_dialect"]
 def _json(value: Any) -> Any:
     if value is None or isinstance(value, Jsonb):
         return value
-    return Jsonb(value)
+    return Jsonb(value, dumps=jsonb_text)
+
+
+def jsonb_text(value: Any) -> str:
+    """JSON text whose numbers ``jsonb`` keeps as they were written.
+
+    ``jsonb`` stores numbers as ``numeric`` and prints them without exponent: a float
+    of 1e16 or more (always integral) would come back as an ``int``. Written out in full
+    with a ``.0``, it keeps that scale and reads back as the same float.
+    """
+    text = json_dumps(value)
+    # Python writes every float >= 1e16 with an exponent "e+"; without one, or when
+    # it was only inside a string, the text is already exact
+    if "e+" not in text:
+        return text
+    return "".join(_exact_json(value, []))
+
+
+def _exact_json(value: Any, out: list[str]) -> list[str]:
+    if type(value) is float and abs(value) >= 1e16:
+        out.append(f"{int(value)}.0")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, (key, item) in enumerate(value.items()):
+            if i:
+                out.append(",")
+            # json.dumps turns non-str keys into their JSON text; keep that
+            out.append(json_dumps(key if isinstance(key, str) else json_dumps(key)))
+            out.append(":")
+            _exact_json(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _exact_json(item, out)
+        out.append("]")
+    else:
+        out.append(json_dumps(value))
+    return out
 
 
 def _enum(value: Any) -> Any:
@@ -46,7 +90,12 @@ def _enum(value: Any) -> Any:
 def _array(value: Any) -> Any:
     if value is None or isinstance(value, str | bytes):
         return value
-    return [item.value if isinstance(item, Enum) else item for item in value]
+    # ints go out as int8: psycopg picks the smallest type that fits, and bigint[] has
+    # no = operator with the smallint[] or integer[] that [0] would otherwise be
+    return [
+        item.value if isinstance(item, Enum) else Int8(item) if type(item) is int else item
+        for item in value
+    ]
 
 
 def _array_in(value: Any) -> Any:

@@ -38,7 +38,7 @@ import apsw
 
 from oxyde.backends.base import Executor, Row
 from oxyde.backends.commit_point import redeliver_cancellation
-from oxyde.backends.sqlite import functions, onloop
+from oxyde.backends.sqlite import arith, functions, onloop
 from oxyde.backends.sqlite.errors import map_error
 from oxyde.backends.sqlite.onloop import LOOP_BUDGET, LOOP_CHECK_STEPS, StatementInfo, classify
 from oxyde.backends.sqlite.worker import IDLE, Job, Worker
@@ -312,6 +312,7 @@ class SQLiteConnection:
             db.set_busy_handler(self._on_busy)
             db.set_progress_handler(self._should_abort, PROGRESS_STEPS)
             functions.install(db)
+            arith.register_functions(db)
             for name, value in opts.pragmas:
                 if name == "journal_mode" and self.role != "writer":
                     continue  # persistent in the file; the writer has set it

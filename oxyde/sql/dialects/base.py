@@ -63,6 +63,19 @@ class Dialect:
     #: user SQL for ``execute_raw`` -> what the driver takes, where they differ (MySQL
     #: takes the public Oxyde's ``?`` placeholders and a literal ``%`` there)
     raw_sql: Callable[[str], str] | None = None
+    #: value kind -> SQL function ``f(value, precision, scale)`` that arithmetic stored
+    #: into a column of that kind goes through (IR ``checked``): where the database's
+    #: own arithmetic would change the value silently (SQLite: decimals as doubles, int
+    #: overflow into a double), it computes exactly or raises ``DataError``
+    store_checks: Mapping[str, str] = field(default_factory=dict)
+    #: SQL function ``f(lhs, op, rhs)`` for the arithmetic under a ``decimal`` store
+    #: check (``op`` a string literal); "" keeps the plain operators
+    decimal_arith: str = ""
+    #: kinds stored as text that other writers spell differently for one value (SQLite
+    #: datetimes: with or without fraction digits or a UTC suffix); their comparisons
+    #: with a bound value become text ranges, with a ``<kind>_next`` adapter giving the
+    #: canonical text of the next representable value
+    text_ranges: frozenset[str] = frozenset()
 
     def supports_returning(self, statement: str) -> bool:
         """Whether ``statement`` ("insert", "update" or "delete") can take RETURNING."""

@@ -1,9 +1,12 @@
 """The SQLite dialect: syntax flags, and how each value kind is stored as INTEGER/REAL/TEXT.
 
 SQLite has no date, UUID, decimal or JSON types, so those kinds are stored as text in a
-form whose text order matches the value order where that matters (datetimes: aware
-values are stored in UTC; times always carry microseconds) and read back into the exact
-Python type. The value helpers here are shared by the MySQL dialect.
+form whose text order matches the value order where that matters and read back into the
+exact Python type. Datetimes and times are written in SQLite's own form (aware
+values as their UTC wall time); comparisons treat each value as the text range of its
+spellings, so rows written by SQLite's functions, the public Oxyde or older versions of
+this package (six fraction digits always, a '+00:00' suffix) compare and sort right.
+The value helpers here are shared by the MySQL dialect.
 """
 
 from __future__ import annotations
@@ -15,9 +18,17 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from pydantic_core import to_jsonable_python
+
+from oxyde.exceptions import DataError
 from oxyde.sql.dialects.base import Adapter, Dialect
 
-__all__ = ["SQLITE"]
+__all__ = ["DECIMAL_ARITH", "SQLITE", "STORE_DECIMAL", "STORE_INT"]
+
+#: SQL functions the SQLite backend registers (``oxyde/backends/sqlite/functions.py``)
+DECIMAL_ARITH = "oxyde_decimal_arith"
+STORE_DECIMAL = "oxyde_store_decimal"
+STORE_INT = "oxyde_store_int"
 
 
 # -- adapters (Python value -> stored value) ---------------------------------------------
@@ -28,10 +39,22 @@ def bool_to_int(value: Any) -> int:
 
 
 def datetime_to_text(value: datetime) -> str:
-    # one fixed-width form per instant, so comparing the text compares the times
+    # SQLite's own form (CURRENT_TIMESTAMP, datetime()), which the public Oxyde writes
+    # too: 'YYYY-MM-DD HH:MM:SS', then '.ffffff' only when there are microseconds.
+    # Instants are stored as their UTC wall time, as SQLite's functions keep them. Text
+    # order is time order: a value without fraction is a prefix of the later ones.
     if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds" if value.microsecond else "seconds")
+
+
+def datetime_next_text(value: datetime) -> str:
+    """The canonical text of the next microsecond: every spelling of ``value`` (fraction
+    digits with trailing zeros, a '+00:00' suffix) sorts below it (``text_ranges``)."""
+    try:
+        return datetime_to_text(value + _MICROSECOND)
+    except OverflowError:  # datetime.max: above every spelling of it
+        return datetime_to_text(value) + "~"
 
 
 def date_to_text(value: date) -> str:
@@ -39,7 +62,18 @@ def date_to_text(value: date) -> str:
 
 
 def time_to_text(value: time) -> str:
-    return value.isoformat("microseconds")
+    # as datetimes: SQLite's time() form, fraction only when there are microseconds
+    return value.isoformat("microseconds" if value.microsecond else "seconds")
+
+
+def time_next_text(value: time) -> str:
+    if value.replace(tzinfo=None) == time.max:
+        return time_to_text(value) + "~"
+    moment = datetime.combine(date.min, value) + _MICROSECOND
+    return time_to_text(moment.timetz())
+
+
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def timedelta_to_micros(value: timedelta) -> int:
@@ -52,7 +86,27 @@ def to_str(value: Any) -> str:
 
 
 def json_dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    # Values JSON has no form for (Decimal, dates, UUIDs in a list[...] field) are written
+    # in Pydantic's JSON form, which the field's validator reads back exactly: a Decimal
+    # as its string, never as a lossy number. NaN and infinities are not JSON: no
+    # database's JSON functions read them, so they are refused before any write.
+    try:
+        return json.dumps(
+            value,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+            default=to_jsonable_python,
+        )
+    except ValueError as exc:
+        raise DataError(f"JSON cannot hold NaN or infinity: {exc}") from None
+
+
+def float_value(value: Any) -> Any:
+    # SQLite stores a NaN REAL as NULL: refuse it rather than read back None
+    if value != value:
+        raise DataError("SQLite cannot store NaN (it would read back as NULL)")
+    return value
 
 
 def enum_value(value: Any) -> Any:
@@ -69,7 +123,14 @@ def int_to_bool(value: Any) -> bool:
 
 
 def text_to_datetime(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return value
+    result = datetime.fromisoformat(value)
+    if result.tzinfo is not None:
+        # a naive column's text with an offset (older versions, other writers): its
+        # UTC wall time, as every naive column holds an aware value it was given
+        return result.astimezone(UTC).replace(tzinfo=None)
+    return result
 
 
 def text_to_date(value: Any) -> date:
@@ -102,10 +163,13 @@ def json_loads(value: Any) -> Any:
 
 
 ADAPTERS: dict[str, Adapter] = {
+    "float": float_value,
     "bool": bool_to_int,
     "datetime": datetime_to_text,
+    "datetime_next": datetime_next_text,
     "date": date_to_text,
     "time": time_to_text,
+    "time_next": time_next_text,
     "timedelta": timedelta_to_micros,
     "uuid": to_str,
     "decimal": to_str,
@@ -116,9 +180,11 @@ ADAPTERS: dict[str, Adapter] = {
 
 
 def text_to_instant(value: Any) -> datetime:
-    """Instants are stored as UTC text with their offset; older naive text counts as UTC."""
-    result = text_to_datetime(value)
-    return result if result.tzinfo is not None else result.replace(tzinfo=UTC)
+    """Instants are stored as their UTC wall time; text with an offset is converted."""
+    result = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if result.tzinfo is None:
+        return result.replace(tzinfo=UTC)
+    return result.astimezone(UTC)
 
 
 CONVERTERS: dict[str, Adapter] = {
@@ -173,4 +239,7 @@ SQLITE = Dialect(
     adapters=ADAPTERS,
     converters=CONVERTERS,
     type_names=TYPE_NAMES,
+    store_checks={"decimal": STORE_DECIMAL, "int": STORE_INT},
+    decimal_arith=DECIMAL_ARITH,
+    text_ranges=frozenset({"datetime", "time"}),
 )
