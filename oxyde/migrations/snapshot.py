@@ -71,12 +71,19 @@ def _default(col: Column) -> Any:
     return value
 
 
-def column_state(col: Column, enums: dict[str, tuple[str, ...]] | None = None) -> ColumnState:
-    """The state of one model column; its enum type (if any) is added to ``enums``."""
+def column_state(
+    col: Column,
+    enums: dict[str, tuple[str, ...]] | None = None,
+    *,
+    table: str = "",
+    schema: str | None = None,
+) -> ColumnState:
+    """The state of one model column of ``table``; its enum type (if any, one per table
+    and column as ``create_tables`` names it) is added to ``enums``."""
     enum_cls = _enum_of(col)
     enum_name = None
     if enum_cls is not None:
-        enum_name = enum_type_name(enum_cls)
+        enum_name = enum_type_name(table, col.column, schema)
         values = tuple(str(member.value) for member in enum_cls)
         if enums is not None:
             known = enums.setdefault(enum_name, values)
@@ -110,7 +117,7 @@ def table_state(meta: ModelMeta, enums: dict[str, tuple[str, ...]] | None = None
     name = meta.table_name
     table = TableState(name=name, schema=meta.schema, comment=meta.comment)
     for col in meta.columns.values():
-        table.columns[col.column] = column_state(col, enums)
+        table.columns[col.column] = column_state(col, enums, table=name, schema=meta.schema)
 
     def column_names(fields: Iterable[str]) -> tuple[str, ...]:
         out = []

@@ -11,7 +11,6 @@ them inline) so that tables referencing each other can all be created first.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -142,13 +141,23 @@ def short_name(name: str) -> str:
     return f"{name[: MAX_NAME - 9]}_{digest}"
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+def enum_type_name(table: str, column: str, schema: str | None = None) -> str:
+    """The PostgreSQL type of an enum column (or an array of enums): one per table and
+    column, ``post_status_enum`` for column ``status`` of table ``post``, so that two
+    models' enums never share a type and each is created and dropped with its table."""
+    prefix = f"{schema}_" if schema else ""
+    return short_name(f"{prefix}{table}_{column}_enum")
 
 
-def enum_type_name(enum_cls: type[Enum]) -> str:
-    """``PostStatus`` -> ``post_status_enum`` (PostgreSQL type of an enum column)."""
-    return f"{_snake(enum_cls.__name__)}_enum"
+def _enum_class(col: Column) -> type[Enum] | None:
+    """The Enum class behind an enum or enum-array column without a verbatim db_type."""
+    if col.db_type:
+        return None
+    if col.kind == "enum":
+        return col.enum_cls  # type: ignore[no-any-return]
+    if col.kind == "array" and col.item_kind == "enum":
+        return col.item_type  # type: ignore[no-any-return]
+    return None
 
 
 def string_literal(value: str, style: DdlStyle) -> str:
@@ -181,8 +190,10 @@ def _as_sql(statements: list[str], dialect: Dialect) -> list[str]:
 # -- types -------------------------------------------------------------------------------
 
 
-def column_type(col: Column, dialect: Dialect) -> str:
-    """The DDL type of ``col`` on ``dialect``: ``db_type`` if given, else by value kind."""
+def column_type(col: Column, dialect: Dialect, enum_type: str | None = None) -> str:
+    """The DDL type of ``col`` on ``dialect``: ``db_type`` if given, else by value kind.
+
+    ``enum_type`` names the PostgreSQL type of an enum column (``enum_type_name``)."""
     if col.db_type:
         return col.db_type
     names = dialect.type_names
@@ -201,8 +212,10 @@ def column_type(col: Column, dialect: Dialect) -> str:
         template = names["enum"]
         values = _enum_values(col)
         style = ddl_style(dialect)
+        if enum_type is None and "{enum_type}" in template:
+            raise ValueError(f"column {col.column!r}: the name of its enum type is needed")
         return template.format(
-            enum_type=dialect.quote_ident(enum_type_name(col.enum_cls)),
+            enum_type=dialect.quote_ident(enum_type or ""),
             values=", ".join(string_literal(v, style) for v in values),
         )
     if kind == "array":
@@ -216,7 +229,7 @@ def column_type(col: Column, dialect: Dialect) -> str:
             python_type=col.item_type,
             enum_cls=col.item_type if col.item_kind == "enum" else None,
         )
-        return template.format(item=column_type(item, dialect))
+        return template.format(item=column_type(item, dialect, enum_type))
     try:
         return names[kind]
     except KeyError:
@@ -292,8 +305,8 @@ def _literal(value: Any, style: DdlStyle) -> str | None:
 # -- CREATE ------------------------------------------------------------------------------
 
 
-def column_sql(col: Column, dialect: Dialect, style: DdlStyle) -> str:
-    parts = [dialect.quote_ident(col.column), column_type(col, dialect)]
+def column_sql(col: Column, dialect: Dialect, style: DdlStyle, enum_type: str | None = None) -> str:
+    parts = [dialect.quote_ident(col.column), column_type(col, dialect, enum_type)]
     if col.primary_key:
         # an auto-numbered key never takes NULL; NOT NULL on SQLite's INTEGER PRIMARY KEY
         # would only get in the way of its rowid numbering
@@ -381,21 +394,11 @@ def _indexes(meta: ModelMeta, style: DdlStyle) -> list[IndexDef]:
 
 def _enum_statements(meta: ModelMeta, dialect: Dialect, style: DdlStyle) -> list[str]:
     statements: list[str] = []
-    seen: set[str] = set()
     for col in meta.columns.values():
-        if col.db_type:
-            continue
-        enum_cls = None
-        if col.kind == "enum":
-            enum_cls = col.enum_cls
-        elif col.kind == "array" and col.item_kind == "enum":
-            enum_cls = col.item_type
+        enum_cls = _enum_class(col)
         if enum_cls is None:
             continue
-        type_name = enum_type_name(enum_cls)
-        if type_name in seen:
-            continue
-        seen.add(type_name)
+        type_name = enum_type_name(meta.table_name, col.column, meta.schema)
         values = ", ".join(string_literal(str(m.value), style) for m in enum_cls)
         # CREATE TYPE has no IF NOT EXISTS: swallow the duplicate inside a block
         statements.append(
@@ -417,7 +420,10 @@ def create_table_statements(
     table = _table(meta, dialect)
     statements = _enum_statements(meta, dialect, style) if style.enum_types else []
 
-    items = [column_sql(col, dialect, style) for col in meta.columns.values()]
+    items = [
+        column_sql(col, dialect, style, enum_type_name(meta.table_name, col.column, meta.schema))
+        for col in meta.columns.values()
+    ]
     for fields in meta.unique_together:
         columns = _columns_of(meta, tuple(fields), "unique_together")
         name = short_name(f"{meta.table_name}_{'_'.join(columns)}_uniq")
@@ -496,8 +502,15 @@ def foreign_key_statements(meta: ModelMeta, dialect: Dialect) -> list[str]:
 def drop_table_statements(
     meta: ModelMeta, dialect: Dialect, *, if_exists: bool = True
 ) -> list[str]:
-    """DROP TABLE for ``meta`` (PostgreSQL: CASCADE, which drops foreign keys onto it)."""
+    """DROP TABLE for ``meta`` (PostgreSQL: CASCADE, which drops foreign keys onto it),
+    then its enum types (PostgreSQL), which belong to its columns alone."""
     style = ddl_style(dialect)
     exists = "IF EXISTS " if if_exists else ""
     cascade = " CASCADE" if style.drop_cascade else ""
-    return _as_sql([f"DROP TABLE {exists}{_table(meta, dialect)}{cascade}"], dialect)
+    statements = [f"DROP TABLE {exists}{_table(meta, dialect)}{cascade}"]
+    if style.enum_types:
+        for col in meta.columns.values():
+            if _enum_class(col) is not None:
+                name = enum_type_name(meta.table_name, col.column, meta.schema)
+                statements.append(f"DROP TYPE IF EXISTS {dialect.quote_ident(name)}")
+    return _as_sql(statements, dialect)

@@ -203,3 +203,74 @@ async def test_sqlite_stores_datetimes_in_sqlite_form(fid: Any) -> None:
     ]
     assert await FidTimes.objects.filter(clock__lte=dt.time(12, 30)).count() == 1
     assert await FidTimes.objects.filter(clock__gt=dt.time(12, 30)).count() == 1
+
+
+# -- PostgreSQL enum types: one per table and column, dropped with the table --------------
+
+
+def _enum_models() -> tuple[type[Any], type[Any]]:
+    import enum
+
+    class Status(str, enum.Enum):  # two classes of one name, different values
+        OPEN = "open"
+        SHUT = "shut"
+
+    class Shop(Model):
+        id: int | None = Field(default=None, db_pk=True)
+        status: Status = Status.OPEN
+        history: list[Status] = Field(default_factory=list)
+
+        class Meta:
+            is_table = True
+            table_name = "fid_shop"
+
+    class Status2(str, enum.Enum):
+        DRAFT = "draft"
+        LIVE = "live"
+
+    Status2.__name__ = Status2.__qualname__ = "Status"
+
+    class Page(Model):
+        id: int | None = Field(default=None, db_pk=True)
+        status: Status2 = Status2.DRAFT
+
+        class Meta:
+            is_table = True
+            table_name = "fid_page"
+
+    return Shop, Page
+
+
+async def _fid_types(database: Any) -> list[str]:
+    rows = await database.fetch(
+        "SELECT typname FROM pg_type WHERE typname LIKE 'fid\\_%' AND typtype = 'e' "
+        "ORDER BY typname",
+        [],
+    )
+    return [r[0] for r in rows]
+
+
+@pytest.mark.parametrize("backend_name", ["postgres"])
+async def test_enum_types_belong_to_their_table_and_column(database: Any) -> None:
+    from oxyde import create_tables, drop_tables
+
+    shop, page = _enum_models()
+    await drop_tables(database, models=[shop, page])
+    await create_tables(database, models=[shop, page])
+    try:
+        assert await _fid_types(database) == [
+            "fid_page_status_enum",
+            "fid_shop_history_enum",
+            "fid_shop_status_enum",
+        ]
+        first = list(shop.model_fields["status"].annotation)  # type: ignore[arg-type]
+        await shop.objects.create(status=first[1], history=first)
+        got = await shop.objects.get()
+        assert got.status == first[1] and got.history == first
+        assert await shop.objects.filter(history=first).count() == 1
+        live = list(page.model_fields["status"].annotation)[1]  # type: ignore[arg-type]
+        await page.objects.create(status=live)
+        assert (await page.objects.get()).status == live
+    finally:
+        await drop_tables(database, models=[shop, page])
+    assert await _fid_types(database) == []

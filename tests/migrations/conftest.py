@@ -25,7 +25,7 @@ TABLES = (
     "mg_b",
     "mg_slow",
 )
-ENUMS = ("mg_state_enum", "mg_kind_enum")
+ENUMS = ("mg_state_enum", "mg_kind_enum", "mg_post_state_enum")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

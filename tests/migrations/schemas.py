@@ -14,7 +14,7 @@ class MgState(enum.StrEnum):
 
 
 class MgStateV2(enum.StrEnum):
-    # the same database enum type (name and values) with a value added
+    # the same enum (name and values) with a value added
     draft = "draft"
     published = "published"
     archived = "archived"

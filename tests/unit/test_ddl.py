@@ -136,17 +136,31 @@ def col(kind: str, **options: Any) -> Column:
     ],
 )
 def test_column_type(column: Column, postgres: str, sqlite: str, mysql: str) -> None:
-    assert column_type(column, POSTGRES) == postgres
+    assert column_type(column, POSTGRES, "post_status_enum") == postgres
     assert column_type(column, SQLITE) == sqlite
     assert column_type(column, MYSQL) == mysql
 
 
 @pytest.mark.parametrize(
-    ("name", "expected"),
-    [("PostStatus", "post_status_enum"), ("HTTPCode", "http_code_enum"), ("Mood", "mood_enum")],
+    ("table", "column", "schema", "expected"),
+    [
+        ("author", "status", None, "author_status_enum"),
+        ("author", "status", "app", "app_author_status_enum"),
+    ],
 )
-def test_enum_type_name(name: str, expected: str) -> None:
-    assert enum_type_name(enum.Enum(name, {"A": "a"})) == expected  # type: ignore[arg-type]
+def test_enum_type_name(table: str, column: str, schema: str | None, expected: str) -> None:
+    # one type per table and column: two models' enums of one class name never collide
+    assert enum_type_name(table, column, schema) == expected
+
+
+def test_long_enum_type_names_are_shortened_distinctly() -> None:
+    a, b = enum_type_name("t" * 60, "a"), enum_type_name("t" * 60, "b")
+    assert len(a) <= 63 and len(b) <= 63 and a != b
+
+
+def test_enum_column_without_its_type_name_is_refused() -> None:
+    with pytest.raises(ValueError, match="enum type is needed"):
+        column_type(col("enum", enum_cls=PostStatus), POSTGRES)
 
 
 # -- CREATE TABLE ------------------------------------------------------------------------
@@ -154,11 +168,11 @@ def test_enum_type_name(name: str, expected: str) -> None:
 
 def test_postgres_create() -> None:
     assert create_table_statements(AUTHOR, POSTGRES) == [
-        "DO $$ BEGIN CREATE TYPE \"post_status_enum\" AS ENUM ('draft', 'it''s live'); "
+        "DO $$ BEGIN CREATE TYPE \"author_status_enum\" AS ENUM ('draft', 'it''s live'); "
         "EXCEPTION WHEN duplicate_object THEN NULL; END $$",
         'CREATE TABLE IF NOT EXISTS "author" ("id" BIGSERIAL PRIMARY KEY, '
         '"name" VARCHAR(100) NOT NULL UNIQUE, "email" VARCHAR(255), "bio" VARCHAR(255), '
-        '"status" "post_status_enum" NOT NULL DEFAULT \'draft\')',
+        '"status" "author_status_enum" NOT NULL DEFAULT \'draft\')',
         "COMMENT ON TABLE \"author\" IS 'writers'",
         "COMMENT ON COLUMN \"author\".\"bio\" IS 'about ''me'''",
         'CREATE INDEX IF NOT EXISTS "author_email_idx" ON "author" ("email")',
