@@ -35,11 +35,12 @@ MISSING_EXTENSIONS := $(strip $(foreach src,$(SPEEDUP_SOURCES),$(if $(wildcard $
 endif
 BUILD_FLAGS := $(INSTALL_ENV) OXYDE_DEBUG_BUILD=$(OXYDE_DEBUG_BUILD) EXTRAS=$(EXTRAS)
 
-.PHONY: help demo test lint bench bench-check wheel docs install system-deps clean distclean FORCE soak
+.PHONY: help demo test fuzz lint bench bench-check wheel docs install system-deps clean distclean FORCE soak
 
 help:
 	@echo "make demo    run examples/demo.py (creates .venv and builds oxyde first)"
 	@echo "make test    run pytest; PYTEST_ARGS='...' picks tests, OXYDE_IMPL=c|python|auto"
+	@echo "make fuzz    the type round-trip properties, long and random (FUZZ_EXAMPLES=...)"
 	@echo "make lint    ruff check, ruff format --check, mypy"
 	@echo "make bench   run bench/run.py with BENCH_ARGS"
 	@echo "make soak    the pool state machine, long (OXYDE_SOAK_EXAMPLES, OXYDE_SOAK_STEPS)"
@@ -59,6 +60,12 @@ test: $(STAMP)
 soak: $(STAMP)
 	OXYDE_SOAK_EXAMPLES=$${OXYDE_SOAK_EXAMPLES:-300} $(VENV_PY) -m pytest -s -p no:logging \
 	  -p no:cacheprovider tests/reliability/test_state_machine.py $(PYTEST_ARGS)
+
+# The type properties CI runs with a small fixed budget, here random and long.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	OXYDE_TYPES_EXAMPLES=$(FUZZ_EXAMPLES) OXYDE_TYPES_RANDOM=1 \
+	  $(VENV_PY) -m pytest tests/integration/test_type_properties.py --timeout=0 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	@status=0; \

@@ -211,7 +211,7 @@ async def test_sqlite_stores_datetimes_in_sqlite_form(fid: Any) -> None:
 def _enum_models() -> tuple[type[Any], type[Any]]:
     import enum
 
-    class Status(str, enum.Enum):  # two classes of one name, different values
+    class Status(enum.StrEnum):  # two classes of one name, different values
         OPEN = "open"
         SHUT = "shut"
 
@@ -224,7 +224,7 @@ def _enum_models() -> tuple[type[Any], type[Any]]:
             is_table = True
             table_name = "fid_shop"
 
-    class Status2(str, enum.Enum):
+    class Status2(enum.StrEnum):
         DRAFT = "draft"
         LIVE = "live"
 
