@@ -47,8 +47,10 @@ __all__ = [
     "Transaction",
     "TransactionTimeoutError",
     "atomic",
+    "end_shared_transaction",
     "get_active_transaction",
     "on_commit",
+    "share_transaction",
 ]
 
 P = ParamSpec("P")
@@ -69,25 +71,55 @@ _CLOSED: Final = "closed"  # rolled back because the database was closed
 _DONE: Final = "done"
 
 
+#: alias -> a transaction every task uses (see ``share_transaction``); empty in
+#: applications, so the hot path pays one truthiness test for it
+_shared: dict[str, Transaction] = {}
+
+
 def get_active_transaction(using: str = "default") -> Transaction | None:
     """The current task's open transaction on database ``using``, if any."""
     active = _active.get()
-    if active is None:
-        return None
-    tx = active.get(using)
-    if tx is None or tx.owner is not asyncio.current_task():
-        return None
-    return tx
+    if active is not None:
+        tx = active.get(using)
+        if tx is not None and tx.owner is asyncio.current_task():
+            return tx
+    if _shared:
+        return _shared.get(using)
+    return None
 
 
 def current_transaction_of(database: AsyncDatabase) -> Transaction | None:
     """Like ``get_active_transaction`` for a database object (hot path of every call)."""
     active = _active.get()
-    if active is None:
-        return None
-    tx = active.get(database.name)
-    if tx is None or tx.database is not database or tx.owner is not asyncio.current_task():
-        return None
+    if active is not None:
+        tx = active.get(database.name)
+        if tx is not None and tx.database is database and tx.owner is asyncio.current_task():
+            return tx
+    if _shared:
+        tx = _shared.get(database.name)
+        if tx is not None and tx.database is database:
+            return tx
+    return None
+
+
+async def share_transaction(database: AsyncDatabase) -> Transaction:
+    """Begin a transaction on ``database`` that every task uses until
+    ``end_shared_transaction``, whichever task began it.
+
+    This is the explicit, test-scoped exception to task ownership (G4) that
+    ``oxyde.testing`` builds its per-test rollback on: pytest-asyncio sets fixtures up,
+    runs the test and tears fixtures down in different tasks, and the code under test
+    starts tasks of its own. Statements from several tasks run one at a time on the
+    pinned connection; ``atomic()`` blocks inside become savepoints. Application code
+    has no use for it: a transaction shared by unrelated tasks interleaves their work.
+    """
+    if database.name in _shared:
+        raise OxydeError(
+            f"database {database.name!r} already has a shared transaction; "
+            "end it before sharing another"
+        )
+    tx = await database._begin_transaction(isolation=None, read_only=False, deadline=None)
+    _shared[database.name] = tx
     return tx
 
 
@@ -106,6 +138,23 @@ def foreign_transaction_of(database: AsyncDatabase) -> Transaction | None:
     ):
         return None
     return tx
+
+
+async def end_shared_transaction(tx: Transaction) -> None:
+    """Roll back a transaction from ``share_transaction`` and stop sharing it."""
+    if _shared.get(tx.database.name) is tx:
+        del _shared[tx.database.name]
+    try:
+        if tx.state == _OPEN:
+            tx.state = _ENDING
+            if tx.connection.in_transaction:
+                await _shielded(tx.connection.rollback())
+        elif tx._ending is not None:
+            await _shielded(tx._ending)
+    finally:
+        tx.state = _DONE
+        tx._on_commit.clear()
+        await _shielded(tx.release())
 
 
 def _seconds(timeout: float | int | timedelta | None) -> float | None:
