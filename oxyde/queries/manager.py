@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from oxyde.queries import pointget as _pointget
 from oxyde.queries.expressions import Expression, OrderBy, Q
@@ -51,8 +51,13 @@ class QueryManager(Generic[M]):
     def distinct(self, distinct: bool = True) -> Query[M]:
         return Query(self.model).distinct(distinct)
 
-    def values(self, *fields: str) -> Query[Any]:
+    def values(self, *fields: str) -> Query[dict[str, Any]]:
         return Query(self.model).values(*fields)
+
+    @overload
+    def values_list(self, *fields: str, flat: Literal[False] = False) -> Query[tuple[Any, ...]]: ...
+    @overload
+    def values_list(self, *fields: str, flat: bool) -> Query[Any]: ...
 
     def values_list(self, *fields: str, flat: bool = False) -> Query[Any]:
         return Query(self.model).values_list(*fields, flat=flat)
@@ -103,6 +108,27 @@ class QueryManager(Generic[M]):
         return Query(self.model).union_all(other_query)
 
     # terminals
+    @overload
+    async def all(
+        self, *, mode: None = None, using: str | None = None, client: Any = None
+    ) -> list[M]: ...
+    @overload
+    async def all(
+        self, *, mode: Literal["dict"], using: str | None = None, client: Any = None
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    async def all(
+        self, *, mode: Literal["list"], using: str | None = None, client: Any = None
+    ) -> list[tuple[Any, ...]]: ...
+    @overload
+    async def all(
+        self, *, mode: Literal["msgpack"], using: str | None = None, client: Any = None
+    ) -> bytes: ...
+    @overload
+    async def all(
+        self, *, mode: Mode | None, using: str | None = None, client: Any = None
+    ) -> Any: ...
+
     async def all(
         self, *, mode: Mode | None = None, using: str | None = None, client: Any = None
     ) -> Any:
@@ -166,8 +192,9 @@ class QueryManager(Generic[M]):
         return result
 
     async def create(
-        self, *, instance: Any = None, using: str | None = None, client: Any = None, **data: Any
-    ) -> M:
+        self, *, instance: M | None = None, using: str | None = None, client: Any = None,
+        **data: Any,
+    ) -> M:  # fmt: skip
         result: M = await Query(self.model).create(
             instance=instance, using=using, client=client, **data
         )
@@ -237,6 +264,22 @@ class QueryManager(Generic[M]):
         return await Query(self.model).update_or_create(
             defaults=defaults, using=using, client=client, **lookups
         )
+
+    @overload
+    async def update(
+        self, *, returning: Literal[False] = False, using: str | None = None,
+        client: Any = None, **values: Any,
+    ) -> int: ...  # fmt: skip
+    @overload
+    async def update(
+        self, *, returning: Literal[True], using: str | None = None, client: Any = None,
+        **values: Any,
+    ) -> list[M]: ...  # fmt: skip
+    @overload
+    async def update(
+        self, *, returning: bool, using: str | None = None, client: Any = None,
+        **values: Any,
+    ) -> int | list[M]: ...  # fmt: skip
 
     async def update(
         self, *, returning: bool = False, using: str | None = None, client: Any = None,

@@ -14,7 +14,7 @@ import contextlib
 import decimal
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
 
 from oxyde import _impl
 from oxyde.advice import detect as _advice
@@ -226,9 +226,14 @@ class Query(Generic[M]):
         q._distinct = bool(distinct)
         return q
 
-    def values(self, *fields: str) -> Query[Any]:
+    def values(self, *fields: str) -> Query[dict[str, Any]]:
         """Rows as dicts of the given fields (every column when none is given)."""
         return self._project("dict", fields)
+
+    @overload
+    def values_list(self, *fields: str, flat: Literal[False] = False) -> Query[tuple[Any, ...]]: ...
+    @overload
+    def values_list(self, *fields: str, flat: bool) -> Query[Any]: ...
 
     def values_list(self, *fields: str, flat: bool = False) -> Query[Any]:
         """Rows as tuples, or single values with ``flat=True`` (one field)."""
@@ -442,13 +447,35 @@ class Query(Generic[M]):
 
     # -- reading --------------------------------------------------------------------------
 
+    # Typed per mode; the query's own form (models, or what values() chose) by default.
+    @overload
+    async def all(
+        self, *, mode: None = None, using: str | None = None, client: Any = None
+    ) -> list[M]: ...
+    @overload
+    async def all(
+        self, *, mode: Literal["dict"], using: str | None = None, client: Any = None
+    ) -> list[dict[str, Any]]: ...
+    @overload
+    async def all(
+        self, *, mode: Literal["list"], using: str | None = None, client: Any = None
+    ) -> list[tuple[Any, ...]]: ...
+    @overload
+    async def all(
+        self, *, mode: Literal["msgpack"], using: str | None = None, client: Any = None
+    ) -> bytes: ...
+    @overload
+    async def all(
+        self, *, mode: Mode | None, using: str | None = None, client: Any = None
+    ) -> Any: ...
+
     async def all(
         self,
         *,
         mode: Mode | None = None,
         using: str | None = None,
         client: Any = None,
-    ) -> list[Any] | Any:
+    ) -> Any:
         """Every matching row: models, or dicts/tuples after ``values()``/``values_list()``.
 
         ``mode`` overrides the result form: ``"models"``, ``"dict"``, ``"list"`` or
@@ -510,7 +537,7 @@ class Query(Generic[M]):
             return functools.partial(_load_joined, self._meta, self._related, dialect)
         return functools.partial(load_models, self._meta, dialect)
 
-    async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> Any:
+    async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> M:
         """The one row matching; ``NotFoundError`` or ``MultipleObjectsReturned`` otherwise."""
         q = self.filter(**lookups) if lookups else self
         ex = _ex.resolve_executor(using, client, self)
@@ -530,11 +557,11 @@ class Query(Generic[M]):
             )
         if _advice_switch.on:
             _advice.loaded(self._meta, rows[0])
-        return rows[0]
+        return rows[0]  # type: ignore[no-any-return]
 
     async def get_or_none(
         self, *, using: str | None = None, client: Any = None, **lookups: Any
-    ) -> Any:
+    ) -> M | None:
         try:
             return await self.get(using=using, client=client, **lookups)
         except NotFoundError:
@@ -564,7 +591,7 @@ class Query(Generic[M]):
         """The rows on ``client`` encoded as msgpack (see ``all(mode="msgpack")``)."""
         return cast(bytes, await self.all(client=client, mode="msgpack"))
 
-    async def first(self, *, using: str | None = None, client: Any = None) -> Any:
+    async def first(self, *, using: str | None = None, client: Any = None) -> M | None:
         """The first row in the query's ordering (the primary key when unordered)."""
         q = self
         if (
@@ -577,7 +604,7 @@ class Query(Generic[M]):
         rows = await q.limit(1).all(using=using, client=client)
         return rows[0] if rows else None
 
-    async def last(self, *, using: str | None = None, client: Any = None) -> Any:
+    async def last(self, *, using: str | None = None, client: Any = None) -> M | None:
         """The last row: the query's ordering reversed (descending primary key when none)."""
         scope = self._scope()
         order = self._order_nodes(scope)
@@ -677,7 +704,7 @@ class Query(Generic[M]):
         field: str = "pk",
         using: str | None = None,
         client: Any = None,
-    ) -> dict[Any, Any]:
+    ) -> dict[Any, M]:
         """The matching rows whose unique ``field`` is in ``ids``, keyed by that value."""
         from oxyde.queries import setops
 
@@ -709,7 +736,7 @@ class Query(Generic[M]):
 
     async def iterator(
         self, *, chunk_size: int = 1000, using: str | None = None, client: Any = None
-    ) -> AsyncIterator[Any]:
+    ) -> AsyncIterator[M]:
         """Stream the rows in chunks without loading the whole result."""
         if chunk_size <= 0:
             raise ValueError("chunk_size must be positive")
@@ -752,24 +779,24 @@ class Query(Generic[M]):
     # -- writing ---------------------------------------------------------------------------
 
     async def create(
-        self, *, instance: Any = None, using: str | None = None, client: Any = None, **data: Any
-    ) -> Any:
+        self, *, instance: M | None = None, using: str | None = None, client: Any = None,
+        **data: Any,
+    ) -> M:  # fmt: skip
         """Validate, insert and return a new instance (``pre_save``/``post_save`` run)."""
         if instance is not None and data:
             raise ManagerError("create() takes instance= or field values, not both")
-        if instance is None:
-            instance = self.model(**data)
+        obj: Any = self.model(**data) if instance is None else instance
         ex = _ex.resolve_executor(using, client, self)
         if _advice_switch.on:
             _advice.created(self._meta, "create")
-        await instance.pre_save(is_create=True, update_fields=None)
-        await writes.insert_instance(ex, self._meta, instance)
-        await instance.post_save(is_create=True, update_fields=None)
-        return instance
+        await obj.pre_save(is_create=True, update_fields=None)
+        await writes.insert_instance(ex, self._meta, obj)
+        await obj.post_save(is_create=True, update_fields=None)
+        return obj  # type: ignore[no-any-return]
 
     async def bulk_create(
         self,
-        objects: Iterable[Any],
+        objects: Iterable[M | dict[str, Any]],
         *,
         batch_size: int | None = None,
         on_conflict: Sequence[str] | str | None = None,
@@ -777,7 +804,7 @@ class Query(Generic[M]):
         ignore_conflicts: bool = False,
         using: str | None = None,
         client: Any = None,
-    ) -> list[Any]:
+    ) -> list[M]:
         """Insert many rows, all or nothing; primary keys are set on the instances.
 
         ``on_conflict`` (a unique key's fields) turns a conflicting row into an update of
@@ -853,7 +880,7 @@ class Query(Generic[M]):
 
     async def bulk_update(
         self,
-        objects: Iterable[Any],
+        objects: Iterable[M],
         fields: Sequence[str],
         *,
         using: str | None = None,
@@ -868,6 +895,22 @@ class Query(Generic[M]):
             return 0
         ex = _ex.resolve_executor(using, client, self)
         return await writes.bulk_update(ex, self._meta, instances, columns)
+
+    @overload
+    async def update(
+        self, *, returning: Literal[False] = False, using: str | None = None,
+        client: Any = None, **values: Any,
+    ) -> int: ...  # fmt: skip
+    @overload
+    async def update(
+        self, *, returning: Literal[True], using: str | None = None, client: Any = None,
+        **values: Any,
+    ) -> list[M]: ...  # fmt: skip
+    @overload
+    async def update(
+        self, *, returning: bool, using: str | None = None, client: Any = None,
+        **values: Any,
+    ) -> int | list[M]: ...  # fmt: skip
 
     async def update(
         self, *, returning: bool = False, using: str | None = None, client: Any = None,
@@ -905,14 +948,14 @@ class Query(Generic[M]):
     async def get_or_create(
         self, *, defaults: dict[str, Any] | None = None, using: str | None = None,
         client: Any = None, **lookups: Any,
-    ) -> tuple[Any, bool]:  # fmt: skip
+    ) -> tuple[M, bool]:  # fmt: skip
         """The matching row, or a new one from the lookups plus ``defaults``; race-safe."""
         return await writes.get_or_create(self, defaults, using, client, lookups)
 
     async def update_or_create(
         self, *, defaults: dict[str, Any] | None = None, using: str | None = None,
         client: Any = None, **lookups: Any,
-    ) -> tuple[Any, bool]:  # fmt: skip
+    ) -> tuple[M, bool]:  # fmt: skip
         """Update the matching row with ``defaults``, or create it; race-safe."""
         return await writes.update_or_create(self, defaults, using, client, lookups)
 

@@ -1,7 +1,9 @@
-"""Generated stubs under mypy and pyright: revealed types and errors for wrong names.
+"""The query API under mypy and pyright: revealed types and errors for wrong names.
 
-The cases in ``cases/`` are copied to a temporary project, ``python -m oxyde
-generate-stubs`` writes ``models.pyi`` there, and both checkers run on ``usage.py``.
+Two projects: ``stubs`` copies the cases in ``cases/`` to a temporary folder, where
+``python -m oxyde generate-stubs`` writes ``models.pyi``; ``plain`` has the same models
+and ``cases/plain/usage.py``, with no stubs (the generic API alone). Both checkers run
+on each project's ``usage.py``.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ CASES = Path(__file__).resolve().parent / "cases"
 pytestmark = pytest.mark.slow
 
 
-def expectations() -> tuple[dict[int, str], set[int]]:
+def expectations(project: Path) -> tuple[dict[int, str], set[int]]:
     revealed: dict[int, str] = {}
     errors: set[int] = set()
-    for number, line in enumerate((CASES / "usage.py").read_text().splitlines(), start=1):
+    for number, line in enumerate((project / "usage.py").read_text().splitlines(), start=1):
         if "reveal_type(" in line and "# revealed: " in line:
             revealed[number] = line.split("# revealed: ", 1)[1].strip()
         elif line.rstrip().endswith("# error"):
@@ -35,14 +37,17 @@ def expectations() -> tuple[dict[int, str], set[int]]:
 
 
 def _plain(type_text: str) -> str:
-    return re.sub(r"\b(?:models|builtins|decimal|typing)\.", "", type_text)
+    return re.sub(r"\b(?:models|builtins|decimal|typing|oxyde\.queries\.query)\.", "", type_text)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("typing")
+@pytest.fixture(scope="module", params=["stubs", "plain"])
+def project(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp(f"typing-{request.param}")
     for case in CASES.glob("*.py"):
         shutil.copy(case, folder / case.name)
+    if request.param == "plain":
+        shutil.copy(CASES / "plain" / "usage.py", folder / "usage.py")
+        return folder
     (folder / "oxyde_config.py").write_text(
         'MODELS = ["models"]\nDIALECT = "sqlite"\nDATABASES = {"default": "sqlite://x.db"}\n'
     )
@@ -77,7 +82,7 @@ def test_mypy(project: Path) -> None:
         timeout=240,
         check=False,
     )
-    revealed, errors = expectations()
+    revealed, errors = expectations(project)
     seen: dict[int, str] = {}
     error_lines: set[int] = set()
     unexpected: list[str] = []
@@ -124,7 +129,7 @@ def test_pyright(project: Path) -> None:
         report = json.loads(result.stdout)
     except json.JSONDecodeError:
         pytest.skip(f"pyright could not run here: {result.stdout[:200]} {result.stderr[:200]}")
-    revealed, errors = expectations()
+    revealed, errors = expectations(project)
     seen: dict[int, str] = {}
     error_lines: set[int] = set()
     unexpected: list[str] = []
