@@ -55,5 +55,6 @@ async def main() -> None:
 
     extra: dict[str, Any] = {"age": 1}
     company: Company = await User.objects.get(**extra)  # error
+    print(company)
     print((await User.objects.first()).email)  # error
     await User.objects.create(instance=Company(name="x"))  # error
