@@ -70,6 +70,10 @@ _EXPIRED: Final = "expired"  # rolled back by the idle sweeper
 _CLOSED: Final = "closed"  # rolled back because the database was closed
 _DONE: Final = "done"
 
+#: operations of a shared transaction that get their own savepoint, and its name
+_GUARDED: Final = frozenset({"fetch", "execute", "execute_many", "copy"})
+_GUARD: Final = "oxyde_shared_statement"
+
 
 #: alias -> a transaction every task uses (see ``share_transaction``); empty in
 #: applications, so the hot path pays one truthiness test for it
@@ -110,7 +114,8 @@ async def share_transaction(database: AsyncDatabase) -> Transaction:
     ``oxyde.testing`` builds its per-test rollback on: pytest-asyncio sets fixtures up,
     runs the test and tears fixtures down in different tasks, and the code under test
     starts tasks of its own. Statements from several tasks run one at a time on the
-    pinned connection; ``atomic()`` blocks inside become savepoints. Application code
+    pinned connection, each in a savepoint of its own (a failed statement leaves the
+    transaction usable); ``atomic()`` blocks inside become savepoints. Application code
     has no use for it: a transaction shared by unrelated tasks interleaves their work.
     """
     if database.name in _shared:
@@ -119,6 +124,7 @@ async def share_transaction(database: AsyncDatabase) -> Transaction:
             "end it before sharing another"
         )
     tx = await database._begin_transaction(isolation=None, read_only=False, deadline=None)
+    tx._guard = asyncio.Lock()
     _shared[database.name] = tx
     return tx
 
@@ -229,6 +235,9 @@ class Transaction:
         self._streams: set[_OpenStream] = set()
         #: on_commit callbacks, each with the savepoint depth it was registered at
         self._on_commit: list[tuple[int, Callable[[], Any]]] = []
+        #: set while shared (``share_transaction``): statements outside atomic blocks
+        #: then run in a savepoint of their own, one at a time
+        self._guard: asyncio.Lock | None = None
 
     def __repr__(self) -> str:
         return f"<Transaction on {self.database.name!r} {self.state} depth={self.depth}>"
@@ -281,8 +290,11 @@ class Transaction:
         params: Sequence[Any] | None,
         *,
         settle: bool = True,
+        plain: bool = False,
     ) -> T:
         """Run one operation on the pinned connection, within the deadline."""
+        if self._guard is not None and not plain and self.depth == 0 and what in _GUARDED:
+            return await self._guarded(make, what, sql, params)
         self.check()
         if settle and self._streams:
             await self._settle_streams()
@@ -304,6 +316,31 @@ class Transaction:
         finally:
             self._busy -= 1
             self.last_used = time.monotonic()
+
+    async def _guarded(
+        self, make: Callable[[], Awaitable[T]], what: str, sql: str, params: Sequence[Any] | None
+    ) -> T:
+        """One statement of a shared transaction in a savepoint of its own, so that a
+        failing one (a test expecting an IntegrityError) leaves the transaction usable
+        on PostgreSQL too, where an error would otherwise abort all that follows."""
+        guard = self._guard
+        assert guard is not None
+        conn = self.connection
+        async with guard:
+            await self._call(
+                lambda: conn.savepoint(_GUARD), "savepoint", f"SAVEPOINT {_GUARD}", None, plain=True
+            )
+            try:
+                result = await self._call(make, what, sql, params, plain=True)
+            except BaseException:
+                if self.state == _OPEN:
+                    await _shielded(Atomic._rollback_savepoint(conn, _GUARD))
+                raise
+            await self._call(
+                lambda: conn.release_savepoint(_GUARD), "release", f"RELEASE {_GUARD}", None,
+                plain=True,
+            )  # fmt: skip
+            return result
 
     # -- Executor ----------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from pydantic_core import PydanticUndefined
 
 from oxyde import _impl
 from oxyde.exceptions import RelationNotLoadedError
-from oxyde.models import registry
+from oxyde.models import registry, relstate
 from oxyde.models.field import DbFieldOptions, check_db_options, db_options_of
 from oxyde.models.meta_builder import (
     ForwardSpec,
@@ -322,6 +322,8 @@ class OxydeModelMetaclass(PydanticModelMetaclass):
         names.pop(cls_name, None)
         own = dict(namespace.get("__annotations__") or {})
         _prepare_namespace(cls_name, namespace, state, names, _base_field_names(bases))
+        if state.forward:
+            relstate.install(namespace)
 
         namespace["__pydantic_parent_namespace__"] = parent
         cls = super().__new__(

@@ -334,12 +334,15 @@ def _user_post_init(model: type[BaseModel]) -> bool:
     for klass in model.__mro__:
         if klass is BaseModel:
             return False
+        if klass.__dict__.get("__oxyde_user_post_init__") is not None:
+            return True
         method = klass.__dict__.get("model_post_init")
         if method is None:
             continue
         func = getattr(method, "__func__", method)
         func = getattr(func, "__wrapped__", func)
-        if func is not init_private_attributes:
+        # relation/key agreement (oxyde/models/relstate.py) changes nothing a row holds
+        if func is not init_private_attributes and not getattr(func, "__oxyde_relations__", False):
             return True
     return False
 

@@ -59,6 +59,15 @@ async def test_atomic_inside_is_a_savepoint(oxyde_transaction):
     assert [note.body for note in await Note.objects.all()] == ["kept"]
 
 
+async def test_a_failed_statement_leaves_the_transaction_usable(oxyde_transaction):
+    from oxyde.exceptions import UniqueViolationError
+
+    await Note.objects.create(id=1, body="first")
+    with pytest.raises(UniqueViolationError):
+        await Note.objects.create(id=1, body="again")
+    assert [note.body for note in await Note.objects.all()] == ["first"]
+
+
 async def test_fixture_started_elsewhere(oxyde_transaction, note):
     assert await Note.objects.filter(body="from a fixture").count() == 1
 """
@@ -93,7 +102,7 @@ async def test_each_test_is_rolled_back(
     # ``database`` only proves the backend is reachable (or skips / fails as configured)
     write_project(pytester)
     result = pytester.runpytest_subprocess("--oxyde-url", database_url, "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
     if database.backend_name != "sqlite":  # the session dropped its tables at the end
         tables = "SELECT 1 FROM information_schema.tables WHERE table_name = 'plugin_note'"
         assert await database.fetch(tables, []) == []

@@ -1,0 +1,1 @@
+"""A small blog API on FastAPI and oxyde (see ../README.md)."""
