@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -29,6 +31,30 @@ app.add_typer(migrations_app, name="migrations")
 
 T = TypeVar("T")
 
+#: seconds the commands wait for a database before giving up (OXYDE_CONNECT_TIMEOUT)
+CONNECT_TIMEOUT = 3.0
+
+
+def _version(value: bool) -> None:
+    if value:
+        from oxyde._version import __version__
+
+        out.print(f"oxyde {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """oxyde: migrations and type stubs for your models."""
+
+
 ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", help=f"Path of the settings file (default: ./{CONFIG_FILE})."),
@@ -36,6 +62,21 @@ ConfigOption = Annotated[
 AliasOption = Annotated[
     str, typer.Option("--db-alias", help="The DATABASES entry to use.", show_default=True)
 ]
+
+
+def _connect_timeout() -> float:
+    raw = os.environ.get("OXYDE_CONNECT_TIMEOUT")
+    if not raw:
+        return CONNECT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ConfigError(
+            f"OXYDE_CONNECT_TIMEOUT must be a positive number of seconds, got {raw!r}"
+        )
+    return value
 
 
 def _run(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -47,10 +88,23 @@ def _config(path: Path | None) -> Config:
 
 
 async def _with_database(config: Config, alias: str, work: Callable[[Any], Awaitable[T]]) -> T:
-    from oxyde.db import AsyncDatabase
+    from oxyde.db import AsyncDatabase, PoolSettings
+    from oxyde.exceptions import OperationalError
 
-    database = AsyncDatabase(config.url(alias), name=alias, overwrite=True)
-    await database.connect()
+    timeout = _connect_timeout()
+    # A database that is down is one line after a few
+    # seconds, not the pool's retries and their warnings for acquire_timeout.
+    settings = PoolSettings(acquire_timeout=timeout, min_connections=1)
+    database = AsyncDatabase(config.url(alias), name=alias, settings=settings, overwrite=True)
+    pool_log = logging.getLogger("psycopg.pool")
+    level = pool_log.level
+    pool_log.setLevel(logging.CRITICAL)
+    try:
+        await database.connect()
+    except (OperationalError, OSError, TimeoutError) as exc:
+        raise ConfigError(f"cannot connect to database {alias!r}: {exc}") from None
+    finally:
+        pool_log.setLevel(level)
     try:
         return await work(database)
     finally:

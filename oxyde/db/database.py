@@ -34,7 +34,10 @@ from oxyde.exceptions import OperationalError, TransactionTimeoutError
 if TYPE_CHECKING:
     from oxyde.sql.dialects.base import Dialect
 
-__all__ = ["AsyncDatabase"]
+__all__ = ["STATS_KEYS", "AsyncDatabase"]
+
+#: the keys ``AsyncDatabase.stats()`` has on every backend
+STATS_KEYS = ("size", "max", "idle", "in_use", "waiting", "connections_lost")
 
 
 class AsyncDatabase:
@@ -183,11 +186,30 @@ class AsyncDatabase:
         await self.disconnect()
 
     def stats(self) -> dict[str, int]:
-        """Pool counters from the backend (``size``, ``idle``, ``in_use``, ``waiting``
-        on SQLite); empty when not connected."""
+        """Pool counters, the same keys on every backend: ``size`` (connections open),
+        ``max``, ``idle``, ``in_use``, ``waiting`` (tasks waiting for a connection) and
+        ``connections_lost``; all zero when not connected. The backend's own counters
+        follow (psycopg's ``pool_size``, ``requests_waiting``..., MySQL's
+        ``background``)."""
         backend = self._backend
         stats = getattr(backend, "stats", None)
-        return dict(stats()) if stats is not None else {}
+        if stats is None:
+            return dict.fromkeys(STATS_KEYS, 0)
+        raw: dict[str, int] = dict(stats())
+        if "pool_size" in raw:  # psycopg_pool's names
+            size = raw["pool_size"]
+            idle = raw.get("pool_available", 0)
+            common = {
+                "size": size,
+                "max": raw.get("pool_max", 0),
+                "idle": idle,
+                "in_use": max(size - idle, 0),
+                "waiting": raw.get("requests_waiting", 0),
+                "connections_lost": raw.get("connections_lost", 0),
+            }
+        else:
+            common = {key: raw.get(key, 0) for key in STATS_KEYS}
+        return {**common, **{k: v for k, v in raw.items() if k not in common}}
 
     def replica_stats(self) -> dict[str, Any]:
         """Per replica: ``state`` ("healthy", "lagging", "down", "connecting"), ``lag``
@@ -240,7 +262,7 @@ class AsyncDatabase:
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(
-                self.name, "fetch", sql, params, self._fetch(backend, sql, params, write), threshold
+                self, "fetch", sql, params, self._fetch(backend, sql, params, write), threshold
             )
         return await self._fetch(backend, sql, params, write)
 
@@ -263,7 +285,7 @@ class AsyncDatabase:
         aw = self._fetch_described(backend, sql, params, write)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
-            return await querylog.timed(self.name, "fetch", sql, params, aw, threshold)
+            return await querylog.timed(self, "fetch", sql, params, aw, threshold)
         return await aw
 
     @staticmethod
@@ -285,7 +307,7 @@ class AsyncDatabase:
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(
-                self.name, "execute", sql, params, self._execute(backend, sql, params), threshold
+                self, "execute", sql, params, self._execute(backend, sql, params), threshold
             )
         return await self._execute(backend, sql, params)
 
@@ -306,7 +328,7 @@ class AsyncDatabase:
         aw = self._execute_many(backend, sql, params_seq)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
-            return await querylog.timed(self.name, "execute_many", sql, None, aw, threshold)
+            return await querylog.timed(self, "execute_many", sql, None, aw, threshold)
         return await aw
 
     @staticmethod
@@ -346,7 +368,7 @@ class AsyncDatabase:
         aw = self._copy_insert(backend, table, columns, rows, schema, returning_pk)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
-            return await querylog.timed(self.name, "copy", f"COPY {table}", None, aw, threshold)
+            return await querylog.timed(self, "copy", f"COPY {table}", None, aw, threshold)
         return await aw
 
     @staticmethod

@@ -303,7 +303,9 @@ class Transaction:
             aw = make()
             threshold = self.database.settings.slow_query_threshold
             if querylog.wanted(threshold):
-                aw = querylog.timed(self.database.name, what, sql, params, aw, threshold)
+                aw = querylog.timed(
+                    self.database, what, sql, params, aw, threshold, in_transaction=True
+                )
             if self.deadline is None:
                 return await aw
             try:

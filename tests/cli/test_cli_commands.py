@@ -279,3 +279,43 @@ def test_a_rename_is_asked_in_a_terminal(
     assert result.exit_code == 0, result.stderr
     assert "Was mg_item.name -> mg_item.title a rename?" in result.stdout
     assert "Rename column mg_item.name to title" in result.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    from oxyde import __version__
+
+    result = oxyde(tmp_path, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"oxyde {__version__}"
+
+
+def _closed_port() -> int:
+    """A port nothing listens on (the OS picked it free, and it is closed again)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("dialect", "url"),
+    [("postgres", "postgresql://postgres@127.0.0.1:{port}/x"),
+     ("mysql", "mysql://root@127.0.0.1:{port}/x")],
+)  # fmt: skip
+def test_a_database_that_is_down_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dialect: str, url: str
+) -> None:
+    pytest.importorskip("psycopg" if dialect == "postgres" else "MySQLdb")
+    (tmp_path / "models.py").write_text(MODELS_V1)
+    (tmp_path / "oxyde_config.py").write_text(
+        f'MODELS = ["models"]\nDIALECT = "{dialect}"\nMIGRATIONS_DIR = "migrations"\n'
+        f'DATABASES = {{"default": "{url.format(port=_closed_port())}"}}\n'
+    )
+    monkeypatch.setenv("OXYDE_CONNECT_TIMEOUT", "1")
+    result = oxyde(tmp_path, "showmigrations")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: cannot connect to database 'default'"), result.stderr
+    assert result.stderr.count("Error") == 1
+    assert "error connecting" not in result.stderr  # no pool retry warnings
+    assert "Traceback" not in result.stderr

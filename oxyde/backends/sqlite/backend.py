@@ -254,9 +254,12 @@ class SQLiteBackend:
         ``in_use``, ``waiting`` (tasks waiting for a connection) and
         ``connections_lost`` (failed their check, or came back closed)."""
         total = self._writer.stats()
+        capacity = self._writer.capacity
         if self._readers is not None:
             for key, value in self._readers.stats().items():
                 total[key] += value
+            capacity += self._readers.capacity
+        total["max"] = capacity
         return total
 
     def _timeout_error(self, pool: ConnectionPool) -> OperationalError:
