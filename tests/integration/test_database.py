@@ -356,13 +356,9 @@ async def test_writes_are_serialised_on_the_writer(database: Any) -> None:
 @sqlite_only
 async def test_min_connections_readers_are_opened_at_connect(make_database: Any) -> None:
     database = await make_database(PoolSettings(max_connections=5, min_connections=3))
-    assert database.stats() == {
-        "size": 4,
-        "idle": 4,
-        "in_use": 0,
-        "waiting": 0,
-        "connections_lost": 0,
-    }
+    stats = database.stats()
+    assert (stats["size"], stats["idle"], stats["in_use"], stats["waiting"]) == (4, 4, 0, 0)
+    assert stats["connections_lost"] == 0
     single = await make_database(PoolSettings(max_connections=1), name="single")
     assert single.stats()["size"] == 1
 
@@ -448,13 +444,9 @@ async def test_cancelled_query_stops_and_the_connection_is_reused(make_database:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert await database.fetch("SELECT 1", ()) == [(1,)]
-    assert database.stats() == {
-        "size": 1,
-        "idle": 1,
-        "in_use": 0,
-        "waiting": 0,
-        "connections_lost": 0,
-    }
+    stats = database.stats()
+    assert (stats["size"], stats["idle"], stats["in_use"], stats["waiting"]) == (1, 1, 0, 0)
+    assert stats["connections_lost"] == 0
 
 
 @sqlite_only

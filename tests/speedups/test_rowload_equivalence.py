@@ -92,7 +92,8 @@ def reference(model: Any, row: tuple[Any, ...]) -> Any:
     meta = get_meta(model)
     obj = model.model_validate(dict(zip(meta.columns, row, strict=True)))
     for name in relation_names(meta):
-        del obj.__dict__[name]
+        # already unloaded when the row has the key (the relation follows its key)
+        obj.__dict__.pop(name, None)
     return obj
 
 

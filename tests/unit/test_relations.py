@@ -386,7 +386,8 @@ def test_mutual_references_in_a_function() -> None:
     assert Husband.model_fields["wife_id"].annotation == uuid.UUID | None
     assert Wife.model_fields["husband_id"].annotation == int | None
     value = uuid.uuid4()
-    husband = Husband(wife_id=str(value), wife={"husband_id": "3"})  # type: ignore[call-arg]
+    wife = {"id": str(value), "husband_id": "3"}
+    husband = Husband(wife_id=str(value), wife=wife)  # type: ignore[call-arg]
     assert husband.wife_id == value  # type: ignore[attr-defined]
     assert husband.wife is not None and husband.wife.husband_id == 3  # type: ignore[attr-defined]
 
