@@ -92,8 +92,8 @@ async def _with_database(config: Config, alias: str, work: Callable[[Any], Await
     from oxyde.exceptions import OperationalError
 
     timeout = _connect_timeout()
-    # A database that is down is one line after a few
-    # seconds, not the pool's retries and their warnings for acquire_timeout.
+    # A database that is down is one line after a few seconds, not the pool's retries
+    # and their warnings for acquire_timeout.
     settings = PoolSettings(acquire_timeout=timeout, min_connections=1)
     database = AsyncDatabase(config.url(alias), name=alias, settings=settings, overwrite=True)
     pool_log = logging.getLogger("psycopg.pool")
