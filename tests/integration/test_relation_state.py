@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from oxyde import RelationNotLoadedError
-from tests.integration.models import Author, Company, Post
+from tests.support.models import Author, Company, Post
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pydantic
 import pytest
 
 from oxyde.fastapi import input_schema, output_schema, paginate
-from tests.integration.models import Author, Post
+from tests.support.models import Author, Post
 
 
 def test_input_schema_has_no_key_and_no_relations() -> None:
