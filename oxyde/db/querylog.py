@@ -14,7 +14,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from oxyde.db.database import AsyncDatabase
 
 __all__ = ["QueryEvent", "slow_logger", "sql_logger", "timed", "wanted"]
 
@@ -72,14 +75,15 @@ class QueryEvent:
 
     def __init__(
         self,
-        database: Any,
+        database: AsyncDatabase,
         operation: str,
         sql: str,
         params: Sequence[Any] | None,
         in_transaction: bool,
+        alias: str | None = None,
     ) -> None:
         self.database = database
-        self.alias: str = database.name
+        self.alias: str = database.name if alias is None else alias
         self.backend: str = database.backend_name
         self.operation = operation
         self.sql = sql
@@ -117,7 +121,7 @@ def _call_hooks(index: int, event: QueryEvent) -> None:
 
 
 async def timed(
-    database: Any,
+    database: AsyncDatabase,
     what: str,
     sql: str,
     params: Sequence[Any] | None,
@@ -125,10 +129,12 @@ async def timed(
     slow_threshold: float | None,
     *,
     in_transaction: bool = False,
+    alias: str | None = None,
 ) -> T:
-    """Await ``aw`` (one statement): hooks before and after it, a span around it, and
-    its log records with the elapsed time."""
-    event = QueryEvent(database, what, sql, params, in_transaction)
+    """Await ``aw`` (one statement) on ``database`` (``alias`` names a replica of it):
+    hooks before and after it, a span around it, and its log records with the elapsed
+    time."""
+    event = QueryEvent(database, what, sql, params, in_transaction, alias)
     if hooks:
         _call_hooks(0, event)
     finish = tracer(event) if tracer is not None else None

@@ -263,8 +263,9 @@ class Routing:
                     threshold = target.settings.slow_query_threshold
                     if querylog.wanted(threshold):
                         return await querylog.timed(
-                            target.label, "fetch", sql, params, run(backend), threshold
-                        )
+                            self.database, "fetch", sql, params, run(backend), threshold,
+                            alias=target.label,
+                        )  # fmt: skip
                     return await run(backend)
                 except OperationalError as exc:
                     target.failed(exc)
