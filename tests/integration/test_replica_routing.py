@@ -352,3 +352,15 @@ def test_cli_config_takes_replicas(tmp_path: Path, backend_name: str) -> None:
     )
     with pytest.raises(ConfigError, match="same backend"):
         load_config(config)
+
+
+async def test_replica_reads_reach_the_query_hooks(cluster: Any) -> None:
+    from oxyde import events
+
+    seen: list[Any] = []
+    database = await cluster()
+    with events.add_query_hook(after=seen.append):
+        assert await _names() == ["on-replica1"]
+    [event] = seen
+    assert event.alias.endswith("/replica1") and event.alias.startswith(database.name)
+    assert event.rows == 1 and event.error is None and event.backend == "sqlite"
