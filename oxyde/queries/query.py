@@ -572,7 +572,10 @@ class Query(Generic[M]):
     async def fetch_all(self, client: Any) -> list[Any]:
         """The rows on ``client`` (a database or transaction) as ``values()`` /
         ``values_list()`` give them; a query of models gives dicts of its columns."""
-        return await self.all(client=client, mode=None if self._mode != "models" else "dict")
+        rows: list[Any] = await self.all(
+            client=client, mode=None if self._mode != "models" else "dict"
+        )
+        return rows
 
     async def fetch_one(self, client: Any) -> Any | None:
         """The first row of ``fetch_all`` (with LIMIT 1), or None."""
@@ -581,7 +584,7 @@ class Query(Generic[M]):
 
     async def fetch_rows(self, client: Any) -> list[dict[str, Any]]:
         """The rows on ``client`` as dicts."""
-        return cast("list[dict[str, Any]]", await self.all(client=client, mode="dict"))
+        return await self.all(client=client, mode="dict")
 
     async def fetch_models(self, client: Any) -> list[M]:
         """The rows on ``client`` as model instances."""
@@ -589,7 +592,7 @@ class Query(Generic[M]):
 
     async def fetch_msgpack(self, client: Any) -> bytes:
         """The rows on ``client`` encoded as msgpack (see ``all(mode="msgpack")``)."""
-        return cast(bytes, await self.all(client=client, mode="msgpack"))
+        return await self.all(client=client, mode="msgpack")
 
     async def first(self, *, using: str | None = None, client: Any = None) -> M | None:
         """The first row in the query's ordering (the primary key when unordered)."""
