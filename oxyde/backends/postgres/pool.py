@@ -49,6 +49,7 @@ from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from oxyde.backends.base import Row
 from oxyde.backends.lease import Lease
+from oxyde.backends.postgres import cancel
 from oxyde.backends.postgres.batching import StatementBatcher
 from oxyde.backends.postgres.connection import PostgresConnection
 from oxyde.backends.postgres.errors import pool_timeout_error
@@ -94,6 +95,11 @@ class _PooledConnection(AsyncConnection[Row]):
 
     #: its statement state for batched statements (``wire.wire_of``), made on first use
     oxyde_wire: Wire | None = None
+
+    async def cancel_safe(self, *, timeout: float = 30.0) -> None:  # noqa: ASYNC109 (psycopg's)
+        # Every cancel request, oxyde's and psycopg's own (an interrupted wait), comes
+        # here: before libpq 17 it must not hold the GIL while the server is unreachable.
+        await cancel.cancel(self, super().cancel_safe, timeout)
 
     @classmethod
     async def connect(cls, conninfo: str = "", **kwargs: Any) -> Self:
