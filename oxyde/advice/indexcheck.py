@@ -104,16 +104,21 @@ async def leading_columns(database: Any, meta: ModelMeta) -> dict[str, tuple[str
     return index_columns(await database.fetch(sql, params))
 
 
-async def bounded_count(database: Any, meta: ModelMeta, at_most: int) -> int:
-    """``min(rows in the table, at_most)``, without counting a big table to its end."""
-    from oxyde.sql.compiler import render
-
-    inner = (
+def first_rows(meta: ModelMeta) -> Node:
+    """``SELECT 1 FROM <table> LIMIT <value 0>``: a scan that stops early."""
+    return (
         "select",
         ("table", meta.table_name, meta.schema, None, ()),
         ((("lit", "1"), None),),
         None, (), None, (), ("p", "int", 0), None, False, None,
     )  # fmt: skip
+
+
+async def bounded_count(database: Any, meta: ModelMeta, at_most: int) -> int:
+    """``min(rows in the table, at_most)``, without counting a big table to its end."""
+    from oxyde.sql.compiler import render
+
+    inner = first_rows(meta)
     outer = (
         "select",
         ("subquery", inner, "bounded"),

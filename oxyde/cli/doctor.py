@@ -63,15 +63,10 @@ def declared_indexes(meta: ModelMeta) -> list[tuple[str, tuple[str, ...]]]:
 
 
 async def _table_exists(database: Any, meta: ModelMeta) -> bool:
+    from oxyde.advice.indexcheck import first_rows
     from oxyde.sql.compiler import render
 
-    node = (
-        "select",
-        ("table", meta.table_name, meta.schema, None, ()),
-        ((("lit", "1"), None),),
-        None, (), None, (), ("p", "int", 0), None, False, None,
-    )  # fmt: skip
-    sql, params = render(node, [0], database.dialect)
+    sql, params = render(first_rows(meta), [0], database.dialect)
     try:
         await database.fetch(sql, params)
     except Exception:
