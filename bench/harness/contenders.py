@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,9 @@ class Contender:
     description: str
     env: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    #: Environment variable naming the interpreter to run it with, instead of a virtualenv
+    #: of its own: an oxyde checkout built elsewhere (another revision, for before/after).
+    python_from: str | None = None
 
     @property
     def impl_path(self) -> Path:
@@ -56,6 +60,17 @@ CONTENDERS: tuple[Contender, ...] = (
         "oxyde",
         "this repository's oxyde, pure-Python speedups (OXYDE_IMPL=python)",
         env={"OXYDE_IMPL": "python"},
+    ),
+    Contender(
+        "oxyde-before",
+        "oxyde",
+        None,
+        ALL_DBS,
+        "oxyde",
+        "oxyde at another revision, compiled (the interpreter of that checkout's virtualenv "
+        "in OXYDE_BENCH_BEFORE_PYTHON)",
+        env={"OXYDE_IMPL": "c"},
+        python_from="OXYDE_BENCH_BEFORE_PYTHON",
     ),
     Contender(
         "oxyde-public",
@@ -103,6 +118,8 @@ RAW_REFERENCE = {"sqlite": "apsw", "postgres": "psycopg", "mysql": "mysqlclient"
 #: ... and the ones the ratio columns compare.
 OURS = "oxyde-c"
 PUBLIC = "oxyde-public"
+#: Shown as its own ratio column when it runs: the same tests on an earlier revision.
+BEFORE = "oxyde-before"
 
 #: What ``--quick`` runs unless ``--contenders`` says otherwise.
 QUICK_DEFAULT = (
@@ -119,8 +136,13 @@ QUICK_DEFAULT = (
 
 def select(names: list[str] | None, quick: bool) -> list[Contender]:
     if not names:
+        # An earlier revision runs by default only when its interpreter was named.
         chosen = QUICK_DEFAULT if quick else tuple(c.name for c in CONTENDERS)
-        return [BY_NAME[name] for name in chosen]
+        return [
+            BY_NAME[name]
+            for name in chosen
+            if BY_NAME[name].python_from is None or os.environ.get(BY_NAME[name].python_from)
+        ]
     unknown = [name for name in names if name not in BY_NAME]
     if unknown:
         raise SystemExit(

@@ -15,7 +15,7 @@ from typing import Any
 
 from worker import spec
 
-from harness.contenders import OURS, PUBLIC, RAW_REFERENCE
+from harness.contenders import BEFORE, OURS, PUBLIC, RAW_REFERENCE
 from harness.rounds import DatabaseRun, Settings
 
 
@@ -114,6 +114,7 @@ def summary(run: DatabaseRun, tests: list[str]) -> dict[str, Any]:
     raw = RAW_REFERENCE.get(run.kind)
     vs_public = _ratios(run, tests, OURS, PUBLIC)
     vs_raw = _ratios(run, tests, OURS, raw)
+    before_vs_raw = _ratios(run, tests, BEFORE, raw)
     return {
         "geomean_ops_per_sec": {name: geomean(values) for name, values in medians.items()},
         "tests_per_contender": {name: len(values) for name, values in medians.items()},
@@ -121,6 +122,7 @@ def summary(run: DatabaseRun, tests: list[str]) -> dict[str, Any]:
         "ratio_vs_public_tests": len(vs_public),
         "geomean_ratio_vs_raw": geomean(vs_raw),
         "ratio_vs_raw_tests": len(vs_raw),
+        "geomean_before_vs_raw": geomean(before_vs_raw),
         "raw_reference": raw,
     }
 
@@ -174,9 +176,12 @@ def database_markdown(run: DatabaseRun, tests: list[str], chart: str | None) -> 
     raw = RAW_REFERENCE.get(run.kind, "")
     show_public = OURS in names and PUBLIC in names
     show_raw = OURS in names and raw in names
+    show_before = show_raw and BEFORE in names
     header = ["test", *names]
     if show_public:
         header.append(f"{OURS} / {PUBLIC}")
+    if show_before:
+        header.append(f"{BEFORE} / {raw}")
     if show_raw:
         header.append(f"{OURS} / {raw}")
     lines = [f"## {title}", ""]
@@ -191,6 +196,8 @@ def database_markdown(run: DatabaseRun, tests: list[str], chart: str | None) -> 
         row = [test] + [_cell_text(run, test, name, notes) for name in names]
         if show_public:
             row.append(_times(ratio(_median(run, test, OURS), _median(run, test, PUBLIC))))
+        if show_before:
+            row.append(_times(ratio(_median(run, test, BEFORE), _median(run, test, raw))))
         if show_raw:
             row.append(_times(ratio(_median(run, test, OURS), _median(run, test, raw))))
         lines.append("| " + " | ".join(row) + " |")
@@ -200,6 +207,8 @@ def database_markdown(run: DatabaseRun, tests: list[str], chart: str | None) -> 
     ]
     if show_public:
         geo_row.append(f"**{_times(summ['geomean_ratio_vs_public'])}**")
+    if show_before:
+        geo_row.append(f"**{_times(summ['geomean_before_vs_raw'])}**")
     if show_raw:
         geo_row.append(f"**{_times(summ['geomean_ratio_vs_raw'])}**")
     lines.append("| " + " | ".join(geo_row) + " |")

@@ -33,6 +33,14 @@ def _base_python() -> str:
 
 def ensure(contender: Contender, root: Path, log: Path) -> Path:
     """The interpreter to run ``contender`` with, creating its virtualenv if needed."""
+    if contender.python_from is not None:
+        named = os.environ.get(contender.python_from, "")
+        if not named or not Path(named).is_file():
+            raise RuntimeError(
+                f"{contender.name} runs the interpreter named by {contender.python_from}, "
+                f"which is {'not set' if not named else f'{named!r}, not a file'}"
+            )
+        return Path(named)
     requirements = contender.requirements
     if requirements is None:
         return repo_python()

@@ -72,6 +72,34 @@ def test_ratio_columns_use_only_tests_both_sides_ran() -> None:
     )
 
 
+def test_an_earlier_revision_gets_its_own_ratio_to_the_raw_driver() -> None:
+    cells = {
+        "select_pk": {
+            "oxyde-c": Cell(rounds=[300.0]),
+            "oxyde-before": Cell(rounds=[150.0]),
+            "apsw": Cell(rounds=[600.0]),
+        },
+    }
+    run = _run(cells, ["oxyde-c", "oxyde-before", "apsw"])
+    text = report.database_markdown(run, ["select_pk"], None)
+    assert "| oxyde-before / apsw | oxyde-c / apsw |" in text
+    assert "| select_pk | 300 | 150 | 600 | 0.25x | 0.50x |" in text
+    assert report.summary(run, ["select_pk"])["geomean_before_vs_raw"] == pytest.approx(0.25)
+
+
+def test_the_earlier_revision_needs_its_interpreter_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from harness import venvs
+    from harness.contenders import BY_NAME
+
+    monkeypatch.delenv("OXYDE_BENCH_BEFORE_PYTHON", raising=False)
+    with pytest.raises(RuntimeError, match="OXYDE_BENCH_BEFORE_PYTHON, which is not set"):
+        venvs.ensure(BY_NAME["oxyde-before"], tmp_path, tmp_path / "log")
+    monkeypatch.setenv("OXYDE_BENCH_BEFORE_PYTHON", sys.executable)
+    assert venvs.ensure(BY_NAME["oxyde-before"], tmp_path, tmp_path / "log") == Path(sys.executable)
+
+
 def test_markdown_shows_na_and_numbered_failures() -> None:
     cells = {
         "select_pk": {
