@@ -88,12 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-        help="an administrative connection; contenders get databases bench_<name>",
+        help="an administrative connection; contenders get databases <db>_bench_<name>",
     )
     parser.add_argument(
         "--mysql-url",
         default=os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
-        help="an administrative connection; contenders get databases bench_<name>",
+        help="an administrative connection; contenders get databases <db>_bench_<name>",
     )
     parser.add_argument(
         "--no-publish", action="store_true", help="do not copy the results to docs/benchmarks"

@@ -1,7 +1,8 @@
 """The contenders' databases: one per contender and server, with the schema, the seeded
 rows, and a fast way back to them after a test that writes.
 
-Every contender gets its own SQLite file or server database (``bench_<contender>``), so no
+Every contender gets its own SQLite file or server database (``bench_<contender>``, after
+the URL's database name when that is not the server's default), so no
 contender ever sees another's data. The seeded rows are loaded once per database into
 ``users/posts/tags/post_tags`` and copied to ``seed_*`` tables; restoring is then a
 server-side ``TRUNCATE`` plus ``INSERT ... SELECT`` that keeps every table's identity, so
@@ -123,8 +124,14 @@ class Server(Protocol):
     def restore(self, contender: str) -> None: ...
 
 
-def _db_name(contender: str) -> str:
-    return "bench_" + contender.replace("-", "_")
+def _db_name(contender: str, admin_db: str = "") -> str:
+    """``bench_<contender>``; prefixed with the database of the given URL when that is not
+    the server's own, so runs pointed at different databases of one server (people sharing
+    a machine) never drop each other's."""
+    name = "bench_" + contender.replace("-", "_")
+    if admin_db and admin_db not in ("postgres", "mysql"):
+        name = f"{admin_db}_{name}"
+    return name
 
 
 @dataclass
@@ -205,9 +212,12 @@ class PostgresServer:
             url.path.lstrip("/") or "postgres",
         )
 
+    def _name(self, contender: str) -> str:
+        return _db_name(contender, self._parts()[4])
+
     def target(self, contender: str, pool_size: int) -> Target:
         host, port, user, password, _ = self._parts()
-        name = _db_name(contender)
+        name = self._name(contender)
         auth = user + (f":{password}" if password else "")
         return Target(
             kind="postgres",
@@ -229,7 +239,7 @@ class PostgresServer:
         )
 
     def create(self, contender: str) -> None:
-        name = _db_name(contender)
+        name = self._name(contender)
         with self._connect(self._parts()[4]) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             admin.execute(f'CREATE DATABASE "{name}"')
@@ -248,7 +258,7 @@ class PostgresServer:
             conn.execute("VACUUM ANALYZE")
 
     def restore(self, contender: str) -> None:
-        with self._connect(_db_name(contender)) as conn:
+        with self._connect(self._name(contender)) as conn:
             # A contender holding a lock would otherwise stall the whole run.
             conn.execute("SET lock_timeout = '20s'")
             with conn.transaction():
@@ -260,7 +270,7 @@ class PostgresServer:
 
     def drop(self, contender: str) -> None:
         with self._connect(self._parts()[4]) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{_db_name(contender)}" WITH (FORCE)')
+            admin.execute(f'DROP DATABASE IF EXISTS "{self._name(contender)}" WITH (FORCE)')
 
 
 def _pg_sync_sequence(conn: Any, table: str) -> None:
@@ -287,9 +297,12 @@ class MySQLServer:
             url.path.lstrip("/") or "mysql",
         )
 
+    def _name(self, contender: str) -> str:
+        return _db_name(contender, self._parts()[4])
+
     def target(self, contender: str, pool_size: int) -> Target:
         host, port, user, password, _ = self._parts()
-        name = _db_name(contender)
+        name = self._name(contender)
         auth = user + (f":{password}" if password else "")
         return Target(
             kind="mysql",
@@ -327,7 +340,7 @@ class MySQLServer:
             cur.close()
 
     def create(self, contender: str) -> None:
-        name = _db_name(contender)
+        name = self._name(contender)
         admin = self._connect(None)
         try:
             self._run(
@@ -356,7 +369,7 @@ class MySQLServer:
             conn.close()
 
     def restore(self, contender: str) -> None:
-        conn = self._connect(_db_name(contender))
+        conn = self._connect(self._name(contender))
         try:
             statements = [
                 "SET SESSION lock_wait_timeout = 20",
@@ -372,7 +385,7 @@ class MySQLServer:
     def drop(self, contender: str) -> None:
         admin = self._connect(None)
         try:
-            self._run(admin, (f"DROP DATABASE IF EXISTS `{_db_name(contender)}`",))
+            self._run(admin, (f"DROP DATABASE IF EXISTS `{self._name(contender)}`",))
         finally:
             admin.close()
 
