@@ -27,9 +27,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("oxyde.fastapi needs FastAPI: pip install 'oxyde-cy[fastapi]'") from exc
 
+from oxyde.backends.settings import PoolSettings
 from oxyde.db.lifecycle import lifespan as _db_lifespan
 from oxyde.db.registry import lookup
-from oxyde.db.settings import PoolSettings
 from oxyde.exceptions import (
     FieldError,
     FieldLookupError,

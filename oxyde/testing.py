@@ -81,7 +81,7 @@ def run_in_fresh_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 def _check_url(url: str) -> str:
-    from oxyde.db.url import parse_url
+    from oxyde.backends.url import parse_url
 
     if url.lower().startswith("sqlite") and ":memory:" in url:
         raise pytest.UsageError(

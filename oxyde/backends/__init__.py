@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from oxyde.backends.url import SCHEMES
+
 if TYPE_CHECKING:
     from oxyde.backends.base import Backend
-    from oxyde.db.settings import PoolSettings
-    from oxyde.db.url import DatabaseURL
+    from oxyde.backends.settings import PoolSettings
+    from oxyde.backends.url import DatabaseURL
 
 __all__ = ["BACKENDS", "BackendFactory", "backend_class"]
 
@@ -43,8 +45,6 @@ def backend_class(name: str) -> BackendFactory:
     """The backend class for a backend name ("postgres", "mysql", "sqlite") or a URL
     scheme ("postgresql", "mariadb"...). ``ImportError`` names the extra to install
     when the driver is missing."""
-    from oxyde.db.url import SCHEMES
-
     key = SCHEMES.get(name.lower(), name.lower())
     entry = BACKENDS.get(key)
     if entry is None:

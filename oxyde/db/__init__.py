@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from oxyde.backends.settings import PoolSettings
 from oxyde.db import transaction
 from oxyde.db.database import AsyncDatabase
 from oxyde.db.lifecycle import close, connect, init, lifespan
@@ -16,7 +17,6 @@ from oxyde.db.registry import (
 from oxyde.db.replicas import Replica
 from oxyde.db.routing import RoutingError
 from oxyde.db.schema import create_tables, drop_tables
-from oxyde.db.settings import PoolSettings
 from oxyde.db.transaction import Transaction as AsyncTransaction
 from oxyde.db.transaction import atomic, get_active_transaction, on_commit
 from oxyde.exceptions import TransactionTimeoutError

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 
 from oxyde.backends import backend_class
 from oxyde.backends.base import Backend, Connection, Row, StatementBackend
+from oxyde.backends.settings import Duration, PoolSettings
+from oxyde.backends.url import DatabaseURL, parse_url
 from oxyde.db import querylog
 from oxyde.db.replicas import Replica, replicas_from
 from oxyde.db.routing import Routing
-from oxyde.db.settings import Duration, PoolSettings
 from oxyde.db.transaction import (
     Atomic,
     Transaction,
@@ -28,7 +29,6 @@ from oxyde.db.transaction import (
     current_transaction_of,
     foreign_transaction_of,
 )
-from oxyde.db.url import DatabaseURL, parse_url
 from oxyde.exceptions import OperationalError, TransactionTimeoutError
 
 if TYPE_CHECKING:

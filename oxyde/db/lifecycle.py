@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from oxyde.backends.settings import PoolSettings
 from oxyde.db.database import AsyncDatabase
 from oxyde.db.registry import (
     disconnect_all,
@@ -13,7 +14,6 @@ from oxyde.db.registry import (
     register_connection,
     unregister_connection,
 )
-from oxyde.db.settings import PoolSettings
 
 __all__ = ["close", "connect", "database_from", "init", "lifespan"]
 

@@ -20,8 +20,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from oxyde.backends import backend_class
-from oxyde.db.settings import Duration, PoolSettings
-from oxyde.db.url import DatabaseURL, parse_url
+from oxyde.backends.settings import Duration, PoolSettings
+from oxyde.backends.url import DatabaseURL, parse_url
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Backend

@@ -40,7 +40,7 @@ from oxyde.backends.lease import LeasedConnection  # noqa: E402
 from oxyde.backends.mysql import MySQLBackend  # noqa: E402
 from oxyde.backends.mysql.dialect import parse_server, server_dialect  # noqa: E402
 from oxyde.backends.mysql.session import Session  # noqa: E402
-from oxyde.db.settings import PoolSettings  # noqa: E402
+from oxyde.backends.settings import PoolSettings  # noqa: E402
 from oxyde.exceptions import (  # noqa: E402
     CheckViolationError,
     ForeignKeyViolationError,

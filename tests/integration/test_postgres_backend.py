@@ -19,8 +19,8 @@ import pytest
 
 from oxyde.backends.lease import LeasedConnection
 from oxyde.backends.postgres import PostgresBackend
-from oxyde.db.settings import PoolSettings
-from oxyde.db.url import parse_url
+from oxyde.backends.settings import PoolSettings
+from oxyde.backends.url import parse_url
 from oxyde.exceptions import (
     CheckViolationError,
     ForeignKeyViolationError,

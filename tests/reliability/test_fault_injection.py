@@ -153,7 +153,7 @@ def _admin(backend: str, url: str) -> Any:
     if backend == "mysql":
         import MySQLdb
 
-        from oxyde.db.url import parse_url
+        from oxyde.backends.url import parse_url
 
         parsed = parse_url(url)
         given = {

@@ -34,8 +34,8 @@ if not REQUIRED:
 import MySQLdb  # noqa: E402
 
 from oxyde.backends.mysql import MySQLBackend  # noqa: E402
-from oxyde.db.settings import PoolSettings  # noqa: E402
-from oxyde.db.url import parse_url  # noqa: E402
+from oxyde.backends.settings import PoolSettings  # noqa: E402
+from oxyde.backends.url import parse_url  # noqa: E402
 from oxyde.exceptions import OperationalError, UniqueViolationError  # noqa: E402
 
 pytestmark = [pytest.mark.mysql, pytest.mark.timeout(60)]

@@ -220,7 +220,7 @@ async def test_server_side_view_matches_the_cache(db: AsyncDatabase) -> None:
 def test_psycopg_does_not_prepare_on_batched_connections() -> None:
     # One cache per connection: with oxyde's statement layer on, psycopg's is off.
     from oxyde.backends.postgres.pool import PostgresBackend
-    from oxyde.db.url import parse_url
+    from oxyde.backends.url import parse_url
 
     backend = PostgresBackend(parse_url(URL), PoolSettings())
     assert backend._kwargs["prepare_threshold"] is None

@@ -238,7 +238,7 @@ async def test_bulk_insert_interrupted_writes_nothing(
     table: str,
     path: str,
 ) -> None:
-    from oxyde.db.url import parse_url
+    from oxyde.backends.url import parse_url
 
     backend = PostgresBackend(
         parse_url(server_url),
@@ -376,7 +376,7 @@ async def test_stream_abandoned_or_cancelled_returns_a_clean_connection(
 
 
 async def test_one_connection_runs_one_operation_at_a_time(server_url: str, table: str) -> None:
-    from oxyde.db.url import parse_url
+    from oxyde.backends.url import parse_url
 
     backend = PostgresBackend(parse_url(server_url), PoolSettings(max_connections=1), name="g5")
     await backend.open()
@@ -404,7 +404,7 @@ async def test_one_connection_runs_one_operation_at_a_time(server_url: str, tabl
 @pytest.mark.skipif(find_pgbouncer() is None and not _required(), reason="needs pgbouncer")
 @pytest.mark.slow
 async def test_calls_fail_fast_while_the_server_is_away_and_recover(server_url: str) -> None:
-    from oxyde.db.url import parse_url
+    from oxyde.backends.url import parse_url
 
     # The bouncer stands in for the server: stopping it is a server going away.
     with socket.socket() as sock:

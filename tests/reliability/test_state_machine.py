@@ -72,7 +72,7 @@ class Server:
         elif backend == "mysql":
             import MySQLdb
 
-            from oxyde.db.url import parse_url
+            from oxyde.backends.url import parse_url
 
             parsed = parse_url(url)
             given = {

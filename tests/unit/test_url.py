@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from oxyde.backends import backend_class
-from oxyde.db.url import parse_url
+from oxyde.backends.url import parse_url
 
 
 @pytest.mark.parametrize(

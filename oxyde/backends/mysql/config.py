@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Final
 from oxyde.backends.mysql.session import CLIENT_FLAGS
 
 if TYPE_CHECKING:
-    from oxyde.db.settings import PoolSettings
-    from oxyde.db.url import DatabaseURL
+    from oxyde.backends.settings import PoolSettings
+    from oxyde.backends.url import DatabaseURL
 
 SCHEMES: Final = frozenset({"mysql", "mariadb"})
 

@@ -47,13 +47,13 @@ from oxyde.backends.mysql.dialect import server_dialect
 from oxyde.backends.mysql.errors import errno_of
 from oxyde.backends.mysql.session import Session
 from oxyde.backends.mysql.worker import Worker
+from oxyde.backends.url import DatabaseURL, parse_url
 from oxyde.exceptions import OperationalError
 from oxyde.sql.dialects.base import Dialect
 from oxyde.sql.dialects.mysql import MYSQL
 
 if TYPE_CHECKING:
-    from oxyde.db.settings import PoolSettings
-    from oxyde.db.url import DatabaseURL
+    from oxyde.backends.settings import PoolSettings
 
 __all__ = ["MySQLBackend"]
 
@@ -112,8 +112,6 @@ class MySQLBackend:
         self, url: DatabaseURL | str, settings: PoolSettings, *, name: str = "default"
     ) -> None:
         if isinstance(url, str):
-            from oxyde.db.url import parse_url
-
             url = parse_url(url)
         self._config = connect_config(url, settings)
         self._name = name

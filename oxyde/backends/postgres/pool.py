@@ -60,8 +60,8 @@ from oxyde.sql.dialects.base import Dialect
 from oxyde.sql.dialects.postgres import POSTGRES
 
 if TYPE_CHECKING:
-    from oxyde.db.settings import PoolSettings
-    from oxyde.db.url import DatabaseURL
+    from oxyde.backends.settings import PoolSettings
+    from oxyde.backends.url import DatabaseURL
 
 __all__ = ["PostgresBackend"]
 

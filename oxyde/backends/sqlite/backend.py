@@ -41,8 +41,8 @@ from oxyde.exceptions import OperationalError
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Row
-    from oxyde.db.settings import PoolSettings
-    from oxyde.db.url import DatabaseURL
+    from oxyde.backends.settings import PoolSettings
+    from oxyde.backends.url import DatabaseURL
     from oxyde.sql.dialects.base import Dialect
 
 __all__ = ["SQLiteBackend"]
