@@ -331,6 +331,54 @@ async def test_aware_datetime_is_stored_as_utc(backend: MySQLBackend) -> None:
     assert rows[0][1] == 0
 
 
+async def test_temporal_values_read_back_at_every_precision(backend: MySQLBackend) -> None:
+    # The backend parses temporal text itself (not the driver's converters): every
+    # fractional precision, TIMESTAMP and DATE must read as the driver would read them.
+    async with backend.connection() as c:
+        rows = await c.fetch(
+            "SELECT CAST(%s AS DATETIME), CAST(%s AS DATETIME(1)), CAST(%s AS DATETIME(3)), "
+            "CAST(%s AS DATETIME(6)), CAST(%s AS DATE), TIMESTAMP(%s), CAST(NULL AS DATETIME)",
+            ["2024-02-29 23:59:58"] * 4 + ["0001-01-01", "9999-12-31 23:59:59.999999"],
+        )
+    assert rows[0] == (
+        dt.datetime(2024, 2, 29, 23, 59, 58),
+        dt.datetime(2024, 2, 29, 23, 59, 58),
+        dt.datetime(2024, 2, 29, 23, 59, 58),
+        dt.datetime(2024, 2, 29, 23, 59, 58),
+        dt.date(1, 1, 1),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999),
+        None,
+    )
+    async with backend.connection() as c:
+        rows = await c.fetch(
+            "SELECT CAST(%s AS DATETIME(6)), CAST(%s AS DATETIME(3))",
+            ["2001-02-03 04:05:06.000007", "2001-02-03 04:05:06.5"],
+        )
+    assert rows[0] == (
+        dt.datetime(2001, 2, 3, 4, 5, 6, 7),
+        dt.datetime(2001, 2, 3, 4, 5, 6, 500000),
+    )
+    assert [type(v) for v in rows[0]] == [dt.datetime, dt.datetime]
+
+
+async def test_zero_dates_read_as_none(backend: MySQLBackend, table: str) -> None:
+    # A zero date cannot be a Python date; the driver reads it as None, and so do we.
+    async with backend.connection() as c:
+        mode = (await c.fetch("SELECT @@SESSION.sql_mode", []))[0][0]
+        await c.execute("SET SESSION sql_mode = ''", [])
+        await c.execute(f"DROP TABLE IF EXISTS {OXB}zero", [])
+        await c.execute(f"CREATE TABLE {OXB}zero (d DATE, t DATETIME(6))", [])
+        try:
+            await c.execute(
+                f"INSERT INTO {OXB}zero VALUES ('0000-00-00', '0000-00-00 00:00:00')", []
+            )
+            rows = await c.fetch(f"SELECT d, t FROM {OXB}zero", [])
+        finally:
+            await c.execute(f"DROP TABLE IF EXISTS {OXB}zero", [])
+            await c.execute("SET SESSION sql_mode = %s", [mode])
+    assert rows == [(None, None)]
+
+
 async def test_strict_mode_refuses_to_truncate(backend: MySQLBackend, table: str) -> None:
     async with backend.connection() as c:
         with pytest.raises(OperationalError) as info:

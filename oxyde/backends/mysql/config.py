@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
+from oxyde.backends.mysql.convert import CONVERSIONS
 from oxyde.backends.mysql.session import CLIENT_FLAGS
 
 if TYPE_CHECKING:
@@ -103,6 +104,7 @@ def connect_config(url: DatabaseURL, settings: PoolSettings) -> ConnectConfig:
         "multi_statements": False,  # one statement per call: results cannot pile up
         "use_unicode": True,
         "client_flag": CLIENT_FLAGS,
+        "conv": CONVERSIONS,
     }
     if url.username:
         params["user"] = url.username
