@@ -36,7 +36,7 @@ from oxyde.exceptions import (
     IntegrityError,
     NotFoundError,
 )
-from oxyde.models.field import DbFieldOptions
+from oxyde.meta.field import DbFieldOptions
 from oxyde.queries.manager import QueryManager
 
 if TYPE_CHECKING:

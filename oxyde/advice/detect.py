@@ -14,7 +14,7 @@ from typing import Any
 
 from oxyde.advice import indexcheck, scopes
 from oxyde.advice.findings import Finding, call_site, logger
-from oxyde.models.metadata import Column, ModelMeta
+from oxyde.meta.metadata import Column, ModelMeta
 
 __all__ = ["created", "loaded", "read", "saving"]
 
@@ -76,7 +76,7 @@ def _relation_keys(meta: ModelMeta, where: Node, memo: int) -> list[tuple[Column
 
 
 def _n_plus_one_advice(meta: ModelMeta, column: Column) -> str:
-    from oxyde.models.registry import get_meta, registered_tables
+    from oxyde.meta.registry import get_meta, registered_tables
 
     model = meta.model.__name__
     if column.fk is not None:

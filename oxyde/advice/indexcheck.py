@@ -15,7 +15,7 @@ from typing import Any
 
 from oxyde.advice import scopes
 from oxyde.advice.findings import Finding, call_site, logger
-from oxyde.models.metadata import ModelMeta
+from oxyde.meta.metadata import ModelMeta
 
 __all__ = ["database_of", "leading_columns", "reset", "sample"]
 

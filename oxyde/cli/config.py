@@ -47,7 +47,7 @@ class Config:
 
     def import_models(self) -> list[ModuleType]:
         """Import the MODELS modules (the config's folder first on ``sys.path``)."""
-        from oxyde.models.registry import assert_no_pending_models
+        from oxyde.meta.registry import assert_no_pending_models
 
         root = str(self.root)
         if root not in sys.path:

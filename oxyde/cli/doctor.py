@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from oxyde.models.metadata import ModelMeta
+from oxyde.meta.metadata import ModelMeta
 
 __all__ = ["Check", "diagnose"]
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from oxyde.models.metadata import Column, ModelMeta
+from oxyde.meta.metadata import Column, ModelMeta
 
 __all__ = ["StubWriter", "render_module_stub", "write_stubs"]
 
@@ -431,7 +431,7 @@ def _stub_statement(node: ast.stmt) -> ast.stmt | None:
 
 
 def _table_models(module: ModuleType) -> dict[str, type[Any]]:
-    from oxyde.models.registry import is_table_model
+    from oxyde.meta.registry import is_table_model
 
     return {
         name: value
@@ -447,7 +447,7 @@ def render_module_stub(module: ModuleType) -> str:
 
 def _defining_modules(modules: list[ModuleType]) -> list[ModuleType]:
     """``modules`` and their submodules that define table models, each once."""
-    from oxyde.models.registry import registered_tables
+    from oxyde.meta.registry import registered_tables
 
     names = [m.__name__ for m in modules]
     found = {m.__name__: m for m in modules}
@@ -464,7 +464,7 @@ def _defining_modules(modules: list[ModuleType]) -> list[ModuleType]:
 def write_stubs(modules: Iterable[str | ModuleType]) -> list[Path]:
     """Write ``<module>.pyi`` next to each of ``modules`` (and their submodules) that
     defines table models; returns the files written."""
-    from oxyde.models.registry import assert_no_pending_models
+    from oxyde.meta.registry import assert_no_pending_models
 
     imported = [importlib.import_module(m) if isinstance(m, str) else m for m in modules]
     assert_no_pending_models()

@@ -23,7 +23,7 @@ from oxyde.exceptions import OxydeError
 
 if TYPE_CHECKING:
     from oxyde.db.database import AsyncDatabase
-    from oxyde.models.metadata import ModelMeta
+    from oxyde.meta.metadata import ModelMeta
 
 __all__ = ["create_tables", "drop_tables"]
 
@@ -95,7 +95,7 @@ async def _session(db: AsyncDatabase) -> AsyncIterator[tuple[Executor, Any]]:
 
 
 def _metas(models: Iterable[type[Any]] | None) -> list[ModelMeta]:
-    from oxyde.models.registry import get_meta, registered_tables
+    from oxyde.meta.registry import get_meta, registered_tables
 
     classes = list(registered_tables().values()) if models is None else list(models)
     # Models sharing a table (a variant per database) make it once: the last one
@@ -109,7 +109,7 @@ def _metas(models: Iterable[type[Any]] | None) -> list[ModelMeta]:
 
 def _ordered(metas: list[ModelMeta]) -> list[ModelMeta]:
     """Parents before children; reference cycles keep registration order."""
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
 
     by_model = {meta.model: meta for meta in metas}
     done: list[ModelMeta] = []

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.migrations.state import (
     CheckState,
     ColumnState,
@@ -24,7 +25,6 @@ from oxyde.migrations.state import (
     UniqueState,
     qualified,
 )
-from oxyde.models.metadata import Column, ModelMeta
 from oxyde.sql.ddl import enum_type_name, short_name
 
 __all__ = ["column_state", "snapshot_models", "table_state"]
@@ -35,7 +35,7 @@ _LITERAL_DEFAULTS = (bool, int, float, str, bytes, Decimal, UUID, date, time, ti
 
 def snapshot_models(models: Iterable[type[Any]] | None = None) -> SchemaState:
     """The schema of ``models`` (default: every registered table model)."""
-    from oxyde.models.registry import get_meta, registered_tables
+    from oxyde.meta.registry import get_meta, registered_tables
 
     classes = list(registered_tables().values()) if models is None else list(models)
     state = SchemaState()

@@ -22,9 +22,9 @@ from pydantic_core import PydanticUndefined
 
 from oxyde import _impl
 from oxyde.exceptions import RelationNotLoadedError
-from oxyde.models import registry, relstate
-from oxyde.models.field import DbFieldOptions, check_db_options, db_options_of
-from oxyde.models.meta_builder import (
+from oxyde.meta import registry
+from oxyde.meta.field import DbFieldOptions, check_db_options, db_options_of
+from oxyde.meta.meta_builder import (
     ForwardSpec,
     ModelState,
     VirtualSpec,
@@ -32,11 +32,12 @@ from oxyde.models.meta_builder import (
     parse_meta,
     target_field_of,
 )
-from oxyde.models.types import describe, evaluate_annotation, forward_name, split_optional
+from oxyde.meta.types import describe, evaluate_annotation, forward_name, split_optional
+from oxyde.models import relstate
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
-    from oxyde.models.metadata import ModelMeta
+    from oxyde.meta.metadata import ModelMeta
     from oxyde.queries.manager import QueryManager
 
 __all__ = ["Model", "OxydeModelMetaclass"]

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from oxyde.exceptions import FieldError, ManagerError
-from oxyde.models.metadata import (
+from oxyde.meta.metadata import (
     COMMON_LOOKUPS,
     ORDERED_LOOKUPS,
     STRING_LOOKUPS,
@@ -52,7 +52,7 @@ from oxyde.models.metadata import (
     ModelMeta,
     ReverseRelation,
 )
-from oxyde.models.types import lookups_for
+from oxyde.meta.types import lookups_for
 from oxyde.queries import executor as _ex
 from oxyde.queries.expressions import (
     Aggregate,
@@ -577,7 +577,7 @@ class _SubqueryScope(Scope):
 
 
 def _meta_of(model: Any) -> ModelMeta:
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
 
     return get_meta(model)
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from oxyde.exceptions import FieldLookupError, FieldLookupValueError
-from oxyde.models.metadata import Column
+from oxyde.meta.metadata import Column
 
 if TYPE_CHECKING:
     from oxyde.queries.resolve import Scope

@@ -22,7 +22,7 @@ from oxyde.queries.query import Query
 from oxyde.queries.rowplan import load_models
 
 if TYPE_CHECKING:
-    from oxyde.models.metadata import ModelMeta
+    from oxyde.meta.metadata import ModelMeta
 
 __all__ = ["get"]
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from oxyde.exceptions import FieldLookupError, ManagerError
-from oxyde.models.metadata import ForeignKey, ModelMeta, ReverseRelation
+from oxyde.meta.metadata import ForeignKey, ModelMeta, ReverseRelation
 from oxyde.queries.relations import set_relations
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class PrefetchNode:
 
 
 def _meta(model: Any) -> ModelMeta:
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
 
     return get_meta(model)
 

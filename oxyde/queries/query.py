@@ -26,7 +26,7 @@ from oxyde.exceptions import (
     MultipleObjectsReturned,
     NotFoundError,
 )
-from oxyde.models.metadata import Column, ModelMeta
+from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries import annotations as _annotated
 from oxyde.queries import executor as _ex
 from oxyde.queries import lookupmemo as _lookup_memo
@@ -61,7 +61,7 @@ def _meta_of(model: Any) -> ModelMeta:
     meta = model.__dict__.get("_db_meta") if isinstance(model, type) else None
     if meta is not None:
         return meta  # type: ignore[no-any-return]
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
 
     return get_meta(model)
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from oxyde import _impl
-from oxyde.models.metadata import ModelMeta
+from oxyde.meta.metadata import ModelMeta
 
 _names: dict[ModelMeta, frozenset[str]] = {}
 

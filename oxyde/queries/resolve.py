@@ -21,8 +21,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from oxyde.exceptions import FieldError, FieldLookupError, FieldLookupValueError
-from oxyde.models.metadata import Column, ForeignKey, ModelMeta
-from oxyde.models.types import lookups_for
+from oxyde.meta.metadata import Column, ForeignKey, ModelMeta
+from oxyde.meta.types import lookups_for
 from oxyde.queries import jsonpath
 from oxyde.queries.expressions import (
     Aggregate,

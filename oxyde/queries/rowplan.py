@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 from pydantic_core import PydanticUndefined
 
 from oxyde import _impl
-from oxyde.models.metadata import Column, ModelMeta
+from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries.relations import forget_relations, relation_names
 from oxyde.sql.dialects.base import Dialect
 

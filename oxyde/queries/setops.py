@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from oxyde.exceptions import FieldError, ManagerError
-from oxyde.models.metadata import Column
+from oxyde.meta.metadata import Column
 from oxyde.queries import annotations as _annotated
 from oxyde.queries import executor as _ex
 from oxyde.queries.annotations import Resolved

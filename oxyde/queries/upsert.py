@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from oxyde.exceptions import FieldError
-from oxyde.models.metadata import Column, ModelMeta
+from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
 from oxyde.queries.rowplan import column_converter
 from oxyde.queries.writes import (

@@ -16,7 +16,7 @@ from oxyde.advice import detect as _advice
 from oxyde.advice import switch as _advice_switch
 from oxyde.db.transaction import Atomic, Transaction
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
-from oxyde.models.metadata import Column, ModelMeta
+from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
 from oxyde.queries.expressions import Expression
 from oxyde.queries.resolve import Scope, coerce, resolve_expr
@@ -488,7 +488,7 @@ async def save_instance(
 ) -> Any:
     """INSERT when the key is unset or generated for a new object, else UPDATE (falling
     back to INSERT when no row has that key yet)."""
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
 
     meta = get_meta(type(instance))
     ex = _ex.resolve_executor(using, client, meta.model)
@@ -551,7 +551,7 @@ async def save_instance(
 
 
 async def delete_instance(instance: Any, *, using: str | None = None, client: Any = None) -> int:
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
     from oxyde.queries.query import Query
 
     meta = get_meta(type(instance))
@@ -566,7 +566,7 @@ async def delete_instance(instance: Any, *, using: str | None = None, client: An
 
 
 async def refresh_instance(instance: Any, *, using: str | None = None, client: Any = None) -> Any:
-    from oxyde.models.registry import get_meta
+    from oxyde.meta.registry import get_meta
     from oxyde.queries.query import Query
 
     meta = get_meta(type(instance))

@@ -1,6 +1,6 @@
 """CREATE / DROP statements for a model's table, its enum types, indexes and foreign keys.
 
-Everything comes from ``ModelMeta`` (``oxyde/models/metadata.py``). Types come from the
+Everything comes from ``ModelMeta`` (``oxyde/meta/metadata.py``). Types come from the
 dialect's ``type_names``; the other per-dialect differences of DDL are the data in
 ``DdlStyle`` below, so this module has no dialect branches. Statements are idempotent
 where the database allows (``IF NOT EXISTS``), so ``create_tables`` can run again.
@@ -18,7 +18,7 @@ from enum import Enum
 from typing import Any, Final
 from uuid import UUID
 
-from oxyde.models.metadata import Column, ForeignKey, ModelMeta
+from oxyde.meta.metadata import Column, ForeignKey, ModelMeta
 from oxyde.sql.dialects.base import Dialect
 
 __all__ = [

@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
+from oxyde.meta.indexes import Check, Index
+from oxyde.meta.metadata import Column, ForeignKey, ModelMeta
 from oxyde.migrations.state import (
     ColumnState,
     ForeignKeyState,
@@ -27,8 +29,6 @@ from oxyde.migrations.state import (
     TableState,
     UniqueState,
 )
-from oxyde.models.indexes import Check, Index
-from oxyde.models.metadata import Column, ForeignKey, ModelMeta
 from oxyde.sql.ddl import (
     IndexDef,
     column_sql,

@@ -243,7 +243,7 @@ def test_a_bad_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def models_module(in_project: Path) -> Iterator[str]:
     """A uniquely named models module of the project, forgotten after the test."""
-    from oxyde.models.registry import registered_tables, unregister_table
+    from oxyde.meta.registry import registered_tables, unregister_table
 
     name = f"mg_cli_models_{uuid.uuid4().hex[:8]}"
     (in_project / f"{name}.py").write_text(MODELS_V1)
@@ -265,7 +265,7 @@ def test_a_rename_is_asked_in_a_terminal(
     runner = CliRunner()
     assert runner.invoke(app, ["makemigrations", "--no-stubs"]).exit_code == 0
     # the second version of the module, as a new class in a fresh import
-    from oxyde.models.registry import registered_tables, unregister_table
+    from oxyde.meta.registry import registered_tables, unregister_table
 
     for key, model in registered_tables().items():
         if key.startswith(models_module):

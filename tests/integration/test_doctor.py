@@ -11,7 +11,7 @@ import pytest
 from oxyde import Field, Model, execute_raw
 from oxyde.advice.indexcheck import leading_columns
 from oxyde.cli.doctor import Check, diagnose
-from oxyde.models.registry import get_meta
+from oxyde.meta.registry import get_meta
 from tests.migrations.clikit import oxyde, project
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from oxyde.models.registry import register_table, registered_tables, unregister_table
+from oxyde.meta.registry import register_table, registered_tables, unregister_table
 
 HERE = Path(__file__).resolve().parent
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from oxyde.exceptions import IntegrityError, OxydeError
+from oxyde.meta.registry import unregister_table
 from oxyde.migrations import make_migration, migrate, migration_status
 from oxyde.migrations.operations import (
     AddCheck,
@@ -20,7 +21,6 @@ from oxyde.migrations.operations import (
     DropColumn,
     RenameColumn,
 )
-from oxyde.models.registry import unregister_table
 from oxyde.queries import execute_raw
 from tests.migrations import schemas
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from oxyde import Check, Field, Index, Model
+from oxyde.meta.registry import unregister_table
 from oxyde.migrations import (
     MigrationError,
     load_migrations,
@@ -21,7 +22,6 @@ from oxyde.migrations import (
 )
 from oxyde.migrations.diff import schemas_equivalent
 from oxyde.migrations.loader import resolve_target
-from oxyde.models.registry import unregister_table
 from tests.migrations import schemas
 
 pytestmark = pytest.mark.usefixtures("isolated_registry")

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oxyde import F, Model, Q, Query, _impl
-from oxyde.models.registry import get_meta
+from oxyde.meta.registry import get_meta
 from oxyde.queries.rowplan import column_converter, model_plan
 from oxyde.sql.compiler import clear_cache
 from oxyde.sql.dialects import MYSQL, POSTGRES, SQLITE

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from pydantic import PrivateAttr
 
 from oxyde import Field, Model, RelationNotLoadedError
-from oxyde.models.registry import get_meta
+from oxyde.meta.registry import get_meta
 from oxyde.queries.relations import relation_names
 from oxyde.queries.rowplan import model_plan
 from oxyde.sql.dialects import get_dialect

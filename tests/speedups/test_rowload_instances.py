@@ -17,7 +17,7 @@ import pytest
 from pydantic import ConfigDict, PrivateAttr
 
 from oxyde import Field, Model
-from oxyde.models.registry import get_meta
+from oxyde.meta.registry import get_meta
 from oxyde.queries import rowplan
 from oxyde.queries.rowplan import model_plan
 from oxyde.sql.dialects import get_dialect

@@ -11,8 +11,8 @@ from typing import Any
 import apsw
 import pytest
 
-from oxyde.models.indexes import Check, Index
-from oxyde.models.metadata import Column, ForeignKey, ModelMeta
+from oxyde.meta.indexes import Check, Index
+from oxyde.meta.metadata import Column, ForeignKey, ModelMeta
 from oxyde.sql.ddl import (
     column_type,
     create_table_statements,

@@ -13,8 +13,7 @@ from typing import Annotated, Any, Literal, NewType, Optional
 import pytest
 from pydantic import StringConstraints, condecimal, constr
 
-from oxyde.models import Field, Model, clear_registry, register_table, registered_tables
-from oxyde.models.metadata import (
+from oxyde.meta.metadata import (
     COMMON_LOOKUPS,
     DATE_LOOKUPS,
     DATETIME_LOOKUPS,
@@ -22,8 +21,9 @@ from oxyde.models.metadata import (
     STRING_LOOKUPS,
     Column,
 )
-from oxyde.models.registry import get_meta
-from oxyde.models.types import describe, lookups_for
+from oxyde.meta.registry import get_meta
+from oxyde.meta.types import describe, lookups_for
+from oxyde.models import Field, Model, clear_registry, register_table, registered_tables
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ import pytest
 from pydantic import AfterValidator, ConfigDict, PrivateAttr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from oxyde.meta.registry import get_meta
 from oxyde.models import (
     Check,
     Field,
@@ -22,7 +23,6 @@ from oxyde.models import (
     registered_tables,
     unregister_table,
 )
-from oxyde.models.registry import get_meta
 
 
 @pytest.fixture(autouse=True)

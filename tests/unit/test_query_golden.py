@@ -20,7 +20,7 @@ import pytest
 
 from oxyde import F, Model, Q, Query
 from oxyde.exceptions import NotFoundError
-from oxyde.models.registry import get_meta
+from oxyde.meta.registry import get_meta
 from tests.support.golden_models import GqAuthor, GqBook, GqStatus, GqTag, Recorder
 
 DIALECTS = ("postgres", "sqlite", "mysql")

@@ -13,14 +13,14 @@ from typing import Annotated, Any
 import pydantic
 import pytest
 
-from oxyde.models import Field, Model, clear_registry, register_table, registered_tables
-from oxyde.models.metadata import COMMON_LOOKUPS, ORDERED_LOOKUPS
-from oxyde.models.registry import (
+from oxyde.meta.metadata import COMMON_LOOKUPS, ORDERED_LOOKUPS
+from oxyde.meta.registry import (
     assert_no_pending_models,
     finalize_pending,
     get_meta,
     pending_models,
 )
+from oxyde.models import Field, Model, clear_registry, register_table, registered_tables
 
 
 @pytest.fixture(autouse=True)

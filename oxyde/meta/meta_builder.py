@@ -27,15 +27,15 @@ from pydantic.functional_validators import (
 )
 from pydantic_core import PydanticUndefined
 
-from oxyde.models.field import (
+from oxyde.meta.field import (
     DbFieldOptions,
     check_db_options,
     db_options_of,
     merge_db_options,
 )
-from oxyde.models.indexes import Check, Index
-from oxyde.models.metadata import Column, ForeignKey, ModelMeta, ReverseRelation
-from oxyde.models.types import TypeInfo, describe, lookups_for, split_optional
+from oxyde.meta.indexes import Check, Index
+from oxyde.meta.metadata import Column, ForeignKey, ModelMeta, ReverseRelation
+from oxyde.meta.types import TypeInfo, describe, lookups_for, split_optional
 
 __all__ = [
     "META_KEYS",

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import AwareDatetime, NaiveDatetime
 from pydantic.fields import FieldInfo
 
-from oxyde.models.metadata import (
+from oxyde.meta.metadata import (
     COMMON_LOOKUPS,
     DATE_LOOKUPS,
     DATETIME_LOOKUPS,

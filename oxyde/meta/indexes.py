@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from oxyde.models.field import INDEX_METHODS
+from oxyde.meta.field import INDEX_METHODS
 
 __all__ = ["Check", "Index"]
 

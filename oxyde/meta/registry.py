@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from pydantic._internal._model_construction import unpack_lenient_weakvaluedict
 from pydantic.errors import PydanticUndefinedAnnotation
 
-from oxyde.models.meta_builder import (
+from oxyde.meta.meta_builder import (
     ForwardSpec,
     ModelState,
     VirtualSpec,
@@ -24,7 +24,7 @@ from oxyde.models.meta_builder import (
     key_type_info,
     target_field_of,
 )
-from oxyde.models.metadata import ModelMeta, ReverseRelation
+from oxyde.meta.metadata import ModelMeta, ReverseRelation
 
 if TYPE_CHECKING:
     from oxyde.models.base import Model
