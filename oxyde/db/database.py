@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
 from oxyde.backends import backend_class
 from oxyde.backends.base import Backend, Connection, Row, StatementBackend
 from oxyde.backends.settings import Duration, PoolSettings
+from oxyde.backends.shielding import shielded
 from oxyde.backends.url import DatabaseURL, parse_url
 from oxyde.db import querylog
 from oxyde.db.replicas import Replica, replicas_from
@@ -25,7 +26,6 @@ from oxyde.db.routing import Routing
 from oxyde.db.transaction import (
     Atomic,
     Transaction,
-    _shielded,
     current_transaction_of,
     foreign_transaction_of,
 )
@@ -469,4 +469,4 @@ class AsyncDatabase:
 
 
 async def _release(lease: AbstractAsyncContextManager[Connection], exc: BaseException) -> None:
-    await _shielded(lease.__aexit__(type(exc), exc, exc.__traceback__))
+    await shielded(lease.__aexit__(type(exc), exc, exc.__traceback__))

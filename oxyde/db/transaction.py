@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, ParamSpec, Self, TypeVar, overload
 
 from oxyde.backends.base import Connection, Row
 from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
+from oxyde.backends.shielding import shielded
 from oxyde.db import querylog
 from oxyde.exceptions import OperationalError, OxydeError, TransactionTimeoutError
 
@@ -154,13 +155,13 @@ async def end_shared_transaction(tx: Transaction) -> None:
         if tx.state == _OPEN:
             tx.state = _ENDING
             if tx.connection.in_transaction:
-                await _shielded(tx.connection.rollback())
+                await shielded(tx.connection.rollback())
         elif tx._ending is not None:
-            await _shielded(tx._ending)
+            await shielded(tx._ending)
     finally:
         tx.state = _DONE
         tx._on_commit.clear()
-        await _shielded(tx.release())
+        await shielded(tx.release())
 
 
 def _seconds(timeout: float | int | timedelta | None) -> float | None:
@@ -175,23 +176,6 @@ def _seconds(timeout: float | int | timedelta | None) -> float | None:
     if not value > 0:
         raise ValueError(f"atomic(timeout=...) must be positive, got {timeout!r}")
     return value
-
-
-async def _shielded(aw: Awaitable[T]) -> T:
-    """Run ``aw`` to its end even if the caller is cancelled; re-raise the cancellation
-    afterwards."""
-    task = asyncio.ensure_future(aw)
-    interrupted = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            interrupted = interrupted or not task.cancelled()
-    if interrupted:
-        if not task.cancelled():
-            task.exception()
-        raise asyncio.CancelledError
-    return task.result()
 
 
 class _OpenStream:
@@ -336,7 +320,7 @@ class Transaction:
                 result = await self._call(make, what, sql, params, plain=True)
             except BaseException:
                 if self.state == _OPEN:
-                    await _shielded(Atomic._rollback_savepoint(conn, _GUARD))
+                    await shielded(Atomic._rollback_savepoint(conn, _GUARD))
                 raise
             await self._call(
                 lambda: conn.release_savepoint(_GUARD), "release", f"RELEASE {_GUARD}", None,
@@ -416,7 +400,7 @@ class Transaction:
             try:
                 closer = getattr(chunks, "aclose", None)
                 if closer is not None:
-                    await _shielded(closer())
+                    await shielded(closer())
             finally:
                 self._streams.discard(state)
                 state.closed.set()
@@ -645,7 +629,7 @@ class Atomic:
             timed_out = exc is None and tx.past_deadline()
             if exc is not None or self._rollback or timed_out:
                 tx._savepoint_ended(tx.depth, rolled_back=True)
-                await _shielded(self._rollback_savepoint(tx.connection, name))
+                await shielded(self._rollback_savepoint(tx.connection, name))
                 if timed_out:
                     raise tx._timeout_error()
             else:
@@ -674,7 +658,7 @@ class Atomic:
                 timed_out = tx.past_deadline()
                 if exc is not None or self._rollback or timed_out:
                     try:
-                        await _shielded(tx.connection.rollback())
+                        await shielded(tx.connection.rollback())
                     except Exception:
                         # The pool closes a connection still in a transaction; the
                         # block's own exception is the one worth reporting.
@@ -696,7 +680,7 @@ class Atomic:
             else:
                 ending = tx._ending
                 if ending is not None:
-                    await _shielded(ending)
+                    await shielded(ending)
                 if exc is None:
                     try:
                         tx.check()
@@ -705,7 +689,7 @@ class Atomic:
         finally:
             tx.state = _DONE
             try:
-                await _shielded(tx.release())
+                await shielded(tx.release())
             except asyncio.CancelledError:
                 if not committed:
                     raise

@@ -30,7 +30,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -38,6 +38,7 @@ import apsw
 
 from oxyde.backends.base import Executor, Row
 from oxyde.backends.commit_point import redeliver_cancellation
+from oxyde.backends.shielding import shielded
 from oxyde.backends.sqlite import arith, functions, onloop
 from oxyde.backends.sqlite.errors import map_error
 from oxyde.backends.sqlite.onloop import LOOP_BUDGET, LOOP_CHECK_STEPS, StatementInfo, classify
@@ -47,7 +48,7 @@ from oxyde.exceptions import ConnectionLostError, OperationalError, ProgrammingE
 if TYPE_CHECKING:
     from oxyde.sql.dialects.base import Dialect
 
-__all__ = ["ConnectOptions", "SQLiteConnection", "pause", "shielded"]
+__all__ = ["ConnectOptions", "SQLiteConnection", "pause"]
 
 T = TypeVar("T")
 
@@ -825,25 +826,6 @@ class SQLiteConnection:
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("in transaction" if self._in_tx else "idle")
         return f"<SQLiteConnection {self._options.label}/{self.role}#{self.id} {state}>"
-
-
-async def shielded(aw: Awaitable[T]) -> T:
-    """Await ``aw`` to its end even if the caller is cancelled meanwhile; the
-    cancellation is re-raised afterwards. Used for clean-up that must not be cut short
-    (rollback, returning a connection)."""
-    task = asyncio.ensure_future(aw)
-    interrupted = False
-    while not task.done():
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            # Unless the task itself was cancelled, this is our caller's cancellation.
-            interrupted = interrupted or not task.cancelled()
-    if interrupted:
-        if not task.cancelled():
-            task.exception()  # mark it retrieved; the cancellation wins
-        raise asyncio.CancelledError
-    return task.result()
 
 
 def _check_name(name: str) -> str:

@@ -15,7 +15,8 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from oxyde.backends.sqlite.connection import SQLiteConnection, shielded
+from oxyde.backends.shielding import shielded
+from oxyde.backends.sqlite.connection import SQLiteConnection
 from oxyde.exceptions import OperationalError
 
 __all__ = ["ConnectionPool"]
