@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from oxyde._slicing import map_slices, run_slices
 from oxyde.exceptions import FieldLookupError, ManagerError
 from oxyde.meta.metadata import ForeignKey, ModelMeta, ReverseRelation
 from oxyde.queries.relations import set_relations
@@ -122,7 +123,7 @@ async def _load_level(ex: Executor, parents: list[Any], nodes: dict[str, Prefetc
             await _load_level(ex, children, node.children)
 
 
-def _keys(parents: list[Any], node: PrefetchNode, field_name: str) -> list[Any]:
+async def _keys(parents: list[Any], node: PrefetchNode, field_name: str) -> list[Any]:
     """The distinct non-NULL values of ``field_name`` over ``parents``, in first-seen order."""
     if field_name not in parents[0].__pydantic_fields_set__:
         raise ManagerError(
@@ -130,10 +131,14 @@ def _keys(parents: list[Any], node: PrefetchNode, field_name: str) -> list[Any]:
             "which this query did not load (select())"
         )
     seen: dict[Any, None] = {}
-    for parent in parents:
-        key = parent.__dict__.get(field_name)
-        if key is not None:
-            seen[key] = None
+
+    def step(start: int, stop: int) -> None:
+        for parent in parents[start:stop]:
+            key = parent.__dict__.get(field_name)
+            if key is not None:
+                seen[key] = None
+
+    await run_slices(len(parents), step)
     return list(seen)
 
 
@@ -172,23 +177,39 @@ async def _load_forward(
     ex: Executor, parents: list[Any], node: PrefetchNode, fk: ForeignKey
 ) -> list[Any]:
     # join() may have loaded it already; only the others cost a query
-    missing = [p for p in parents if fk.name not in p.__dict__]
+    name = fk.name
+    missing = await map_slices(lambda part: [p for p in part if name not in p.__dict__], parents)
     if missing:
-        keys = _keys(missing, node, fk.field_name)
+        keys = await _keys(missing, node, fk.field_name)
         found: dict[Any, Any] = {}
         if keys:
             rows = await _fetch_in(ex, node.target.model, fk.target_field, keys, [])
-            found = {row.__dict__[fk.target_field]: row for row in rows}
-        values = []
-        for parent in missing:
-            key = parent.__dict__.get(fk.field_name)
-            values.append(None if key is None else found.get(key))
-        set_relations(missing, fk.name, values)
+            target_field = fk.target_field
+            await run_slices(
+                len(rows),
+                lambda start, stop: found.update(
+                    {row.__dict__[target_field]: row for row in rows[start:stop]}
+                ),
+            )
+        field_name = fk.field_name
+
+        def pick(part: list[Any]) -> list[Any]:
+            values = []
+            for parent in part:
+                key = parent.__dict__.get(field_name)
+                values.append(None if key is None else found.get(key))
+            return values
+
+        await _set_relations(missing, name, await map_slices(pick, missing))
     related: dict[int, Any] = {}
-    for parent in parents:
-        value = parent.__dict__[fk.name]
-        if value is not None:
-            related.setdefault(id(value), value)
+
+    def collect(start: int, stop: int) -> None:
+        for parent in parents[start:stop]:
+            value = parent.__dict__[name]
+            if value is not None:
+                related.setdefault(id(value), value)
+
+    await run_slices(len(parents), collect)
     return list(related.values())
 
 
@@ -197,16 +218,19 @@ async def _load_reverse(
 ) -> list[Any]:
     assert relation.fk_name is not None
     fk = node.target.foreign_keys[relation.fk_name]
-    keys = _keys(parents, node, fk.target_field)
+    keys = await _keys(parents, node, fk.target_field)
     rows: list[Any] = []
     groups: dict[Any, list[Any]] = {}
     if keys:
         rows = await _fetch_in(ex, node.target.model, fk.field_name, keys, _ordering(node.target))
-        for row in rows:
-            groups.setdefault(row.__dict__[fk.field_name], []).append(row)
-    field = fk.target_field
-    values = [list(groups.get(parent.__dict__.get(field), ())) for parent in parents]
-    set_relations(parents, relation.name, values)
+        field_name = fk.field_name
+
+        def group(start: int, stop: int) -> None:
+            for row in rows[start:stop]:
+                groups.setdefault(row.__dict__[field_name], []).append(row)
+
+        await run_slices(len(rows), group)
+    await _set_relations(parents, relation.name, await _grouped(parents, fk.target_field, groups))
     return rows
 
 
@@ -217,7 +241,7 @@ async def _load_m2m(
     through = _meta(relation.through)
     source = through.foreign_keys[relation.through_source]
     target = through.foreign_keys[relation.through_target]
-    keys = _keys(parents, node, source.target_field)
+    keys = await _keys(parents, node, source.target_field)
     groups: dict[Any, list[Any]] = {}
     # one instance per target row, shared by every parent linked to it
     targets: dict[Any, Any] = {}
@@ -230,16 +254,35 @@ async def _load_m2m(
             _ordering(node.target, f"{target.name}__"),
             join=target.name,
         )
-        for link in links:
-            item = link.__dict__[target.name]
-            if item is None:
-                continue
-            item = targets.setdefault(item.__dict__[target.target_field], item)
-            groups.setdefault(link.__dict__[source.field_name], []).append(item)
-    field = source.target_field
-    values = [list(groups.get(parent.__dict__.get(field), ())) for parent in parents]
-    set_relations(parents, relation.name, values)
+
+        def group(start: int, stop: int) -> None:
+            for link in links[start:stop]:
+                item = link.__dict__[target.name]
+                if item is None:
+                    continue
+                item = targets.setdefault(item.__dict__[target.target_field], item)
+                groups.setdefault(link.__dict__[source.field_name], []).append(item)
+
+        await run_slices(len(links), group)
+    await _set_relations(
+        parents, relation.name, await _grouped(parents, source.target_field, groups)
+    )
     return list(targets.values())
+
+
+async def _grouped(parents: list[Any], field: str, groups: dict[Any, list[Any]]) -> list[Any]:
+    """Each parent's own list of its group (by its ``field``), in order."""
+    return await map_slices(
+        lambda part: [list(groups.get(parent.__dict__.get(field), ())) for parent in part],
+        parents,
+    )
+
+
+async def _set_relations(parents: list[Any], name: str, values: list[Any]) -> None:
+    await run_slices(
+        len(parents),
+        lambda start, stop: set_relations(parents[start:stop], name, values[start:stop]),
+    )
 
 
 __all__ = ["IN_BATCH", "PrefetchNode", "check_paths", "ensure_models", "plan", "prefetch_related"]

@@ -14,9 +14,10 @@ import contextlib
 import decimal
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, cast, overload
 
-from oxyde import _impl
+from oxyde import _impl, _slicing
+from oxyde._slicing import map_slices
 from oxyde.advice import detect as _advice
 from oxyde.advice import switch as _advice_switch
 from oxyde.exceptions import (
@@ -42,7 +43,6 @@ from oxyde.queries.resolve import (
     null_guarded,
 )
 from oxyde.queries.rowplan import column_converter, kind_converter, load_models
-from oxyde.queries.slices import load_in_slices
 from oxyde.sql.dialects.base import Dialect
 
 if TYPE_CHECKING:
@@ -503,9 +503,7 @@ class Query(Generic[M]):
                 limited = limit is not False or self._limit is not None
                 _advice.read(self._meta, node, values, len(rows), ex, limited)
             if mode in (None, "models"):
-                items = await load_in_slices(self._model_loader(dialect), rows)
-                if self._agg is not None:
-                    _annotated.attach(self, items, rows, dialect)
+                items = await map_slices(self._model_loader(dialect), rows)
                 if self._prefetch:
                     await _prefetching.prefetch_related(ex, self._meta, items, self._prefetch)
                 return items
@@ -514,8 +512,8 @@ class Query(Generic[M]):
                 list(self._meta.columns.values()) if fields is None else [f[2] for f in fields]
             )
             if self._agg is not None:
-                names, columns, rows = _annotated.with_annotations(self, names, columns, rows)
-            return _shape(mode, names, columns, dialect, rows, False)
+                return await _shape_annotated(self, mode, names, columns, dialect, rows)
+            return await _shape(mode, names, columns, dialect, rows, False)
         cols = tuple((node, None) for _, node, _ in fields)
         node, values = self._select_ir(cols, limit=limit)
         rows = await _ex.fetch(ex, node, values)
@@ -525,17 +523,29 @@ class Query(Generic[M]):
         names = tuple(f[0] for f in fields)
         columns = [f[2] for f in fields]
         effective = mode or self._mode
-        return _shape(effective, names, columns, dialect, rows, self._flat and mode is None)
+        return await _shape(effective, names, columns, dialect, rows, self._flat and mode is None)
 
     def _model_loader(self, dialect: Dialect) -> Callable[[list[Any]], list[Any]]:
         """rows -> instances for this query's columns (the whole model, its joins, or a
-        ``select()`` projection)."""
+        ``select()`` projection), annotations included; each row independently of the
+        others, so that a large result loads a slice at a time."""
         fields = self._fields
+        load: Callable[[list[Any]], list[Any]]
         if fields is not None:
-            return functools.partial(_load_partial, self._meta, dialect, fields)
-        if self._related:
-            return functools.partial(_load_joined, self._meta, self._related, dialect)
-        return functools.partial(load_models, self._meta, dialect)
+            load = functools.partial(_load_partial, self._meta, dialect, fields)
+        elif self._related:
+            load = functools.partial(_load_joined, self._meta, self._related, dialect)
+        else:
+            load = functools.partial(load_models, self._meta, dialect)
+        if self._agg is None:
+            return load
+
+        def load_annotated(rows: list[Any]) -> list[Any]:
+            items = load(rows)
+            _annotated.attach(self, items, rows, dialect)
+            return items
+
+        return load_annotated
 
     async def get(self, *, using: str | None = None, client: Any = None, **lookups: Any) -> M:
         """The one row matching; ``NotFoundError`` or ``MultipleObjectsReturned`` otherwise."""
@@ -761,9 +771,9 @@ class Query(Generic[M]):
         async with contextlib.aclosing(cast("AsyncGenerator[list[Any], None]", stream)) as chunks:
             async for chunk in chunks:
                 if fields is None or self._mode == "models":
-                    items = await load_in_slices(self._model_loader(dialect), chunk)
+                    items = await map_slices(self._model_loader(dialect), chunk)
                 else:
-                    items = _shape(
+                    items = await _shape(
                         self._mode,
                         tuple(f[0] for f in fields),
                         [f[2] for f in fields],
@@ -771,8 +781,6 @@ class Query(Generic[M]):
                         chunk,
                         self._flat,
                     )
-                if self._agg is not None and self._mode == "models":
-                    _annotated.attach(self, items, chunk, dialect)
                 if self._prefetch:
                     # per chunk: memory stays bounded by the chunk and its relations
                     await _prefetching.prefetch_related(ex, self._meta, items, self._prefetch)
@@ -1125,7 +1133,32 @@ def _as_instance(model: Any, obj: Any) -> Any:
     )
 
 
-def _shape(
+def _shaper(
+    mode: str,
+    names: tuple[str, ...],
+    columns: Sequence[Column],
+    dialect: Dialect,
+    flat: bool,
+) -> Callable[[list[Any]], Any]:
+    """rows -> the result in ``mode`` (dicts, tuples or scalars: one item per row;
+    msgpack: the bytes of the rows as one array)."""
+    convs = tuple(_annotated.result_converter(c, dialect) for c in columns)
+    rowload = _impl.rowload
+    if mode == "dict":
+        return functools.partial(rowload.load_dicts, names, convs)
+    if mode == "list":
+        if flat:
+            return functools.partial(rowload.load_scalars, convs[0])
+        return functools.partial(rowload.load_tuples, convs)
+    if mode == "msgpack":
+        # straight from the driver's tuples to bytes, in the compiled loop
+        return functools.partial(rowload.pack_rows, names, convs)
+    if mode == "models":
+        raise ManagerError("mode='models' needs a query without values()/values_list()")
+    raise ValueError(f"unknown mode {mode!r}; valid modes: models, dict, list, msgpack")
+
+
+async def _shape(
     mode: str,
     names: tuple[str, ...],
     columns: Sequence[Column],
@@ -1133,20 +1166,59 @@ def _shape(
     rows: list[Any],
     flat: bool,
 ) -> Any:
-    convs = tuple(_annotated.result_converter(c, dialect) for c in columns)
-    rowload = _impl.rowload
-    if mode == "dict":
-        return rowload.load_dicts(names, convs, rows)
-    if mode == "list":
-        if flat:
-            return rowload.load_scalars(convs[0], rows)
-        return rowload.load_tuples(convs, rows)
+    shape = _shaper(mode, names, columns, dialect, flat)
     if mode == "msgpack":
-        # straight from the driver's tuples to bytes, in the compiled loop
-        return rowload.pack_rows(names, convs, rows)
-    if mode == "models":
-        raise ManagerError("mode='models' needs a query without values()/values_list()")
-    raise ValueError(f"unknown mode {mode!r}; valid modes: models, dict, list, msgpack")
+        return await _packed_in_slices(shape, rows)
+    return await map_slices(shape, rows)
+
+
+async def _shape_annotated(
+    query: Query[Any],
+    mode: str,
+    names: tuple[str, ...],
+    columns: list[Any],
+    dialect: Dialect,
+    rows: list[Any],
+) -> Any:
+    """``_shape`` for model rows with annotations (``all(mode="dict")`` after
+    ``annotate()``): the annotation columns are picked out of each slice of rows."""
+    all_names, all_columns, _ = _annotated.with_annotations(query, names, columns, [])
+    shape = _shaper(mode, all_names, all_columns, dialect, False)
+
+    def picked(part: list[Any]) -> Any:
+        return shape(_annotated.with_annotations(query, names, columns, part)[2])
+
+    if mode == "msgpack":
+        return await _packed_in_slices(picked, rows)
+    return await map_slices(picked, rows)
+
+
+async def _packed_in_slices(pack: Callable[[list[Any]], bytes], rows: list[Any]) -> bytes:
+    """msgpack bytes of all ``rows`` as one array, packed a slice at a time: each slice's
+    array header is dropped and one for the whole result put in front."""
+    n = len(rows)
+    if not _slicing.large(n):
+        return pack(rows)
+    parts: list[bytes | memoryview] = [_msgpack_array_header(n)]
+
+    def step(start: int, stop: int) -> None:
+        part = pack(rows[start:stop])
+        parts.append(memoryview(part)[_MSGPACK_ARRAY_HEADER[part[0]] :])
+
+    await _slicing.run_slices(n, step)
+    return b"".join(parts)
+
+
+#: the size of a msgpack array header by its first byte (fixarray, array 16, array 32)
+_MSGPACK_ARRAY_HEADER: Final = {**{0x90 + i: 1 for i in range(16)}, 0xDC: 3, 0xDD: 5}
+
+
+def _msgpack_array_header(n: int) -> bytes:
+    if n < 16:
+        return bytes((0x90 + n,))
+    if n < 1 << 16:
+        return b"\xdc" + n.to_bytes(2, "big")
+    return b"\xdd" + n.to_bytes(4, "big")
 
 
 def _load_partial(

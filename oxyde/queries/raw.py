@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from oxyde._slicing import map_slices
 from oxyde.queries.executor import resolve_executor
 
 
@@ -33,4 +34,6 @@ async def execute_raw(
     if translate is not None:
         sql = translate(sql)
     names, rows = await ex.fetch_described(sql, list(params or ()), write=True)
-    return [dict(zip(names, row, strict=False)) for row in rows]
+    return await map_slices(
+        lambda part: [dict(zip(names, row, strict=False)) for row in part], rows
+    )

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import field_validator
 
 from oxyde import Field, Model
-from oxyde.queries import slices
+from oxyde import _slicing as slices
 
 
 class JlTeam(Model):

@@ -1,4 +1,4 @@
-"""``load_in_slices``: large results are loaded in slices with other tasks let in between,
+"""``map_slices``: large results are loaded in slices with other tasks let in between,
 and give exactly what one call would."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from oxyde.queries import slices
+from oxyde import _slicing as slices
 
 
 def double(rows: list[Any]) -> list[Any]:
@@ -24,7 +24,7 @@ async def test_a_small_result_is_one_call_without_an_await() -> None:
         return double(rows)
 
     rows = list(range(slices.FIRST_SLICE))
-    assert await slices.load_in_slices(load, rows) == double(rows)
+    assert await slices.map_slices(load, rows) == double(rows)
     assert calls == [slices.FIRST_SLICE]
 
 
@@ -46,7 +46,7 @@ async def test_a_large_result_lets_other_tasks_run_and_keeps_its_order() -> None
     await asyncio.sleep(0)
     started = ticks
     try:
-        assert await slices.load_in_slices(slow, rows) == double(rows)
+        assert await slices.map_slices(slow, rows) == double(rows)
     finally:
         task.cancel()
     assert ticks - started >= 5
@@ -61,7 +61,7 @@ async def test_slices_follow_the_time_each_one_took() -> None:
         return rows
 
     rows = list(range(5_000))
-    assert await slices.load_in_slices(load, rows) == rows
+    assert await slices.map_slices(load, rows) == rows
     assert sizes[0] == slices.FIRST_SLICE
     assert max(sizes[1:]) < slices.FIRST_SLICE // 2
     assert min(sizes) >= slices.MIN_SLICE or sizes[-1] < slices.MIN_SLICE
@@ -74,4 +74,4 @@ async def test_an_error_in_a_slice_propagates() -> None:
         return rows
 
     with pytest.raises(ValueError, match="bad row"):
-        await slices.load_in_slices(load, list(range(10_000)))
+        await slices.map_slices(load, list(range(10_000)))

@@ -44,7 +44,7 @@ from psycopg import AsyncConnection
 from psycopg.pq import ConnStatus, ExecStatus
 
 from oxyde.backends.postgres.errors import map_error
-from oxyde.backends.postgres.wire import Wire
+from oxyde.backends.postgres.wire import Unconverted, Wire
 from oxyde.exceptions import ConnectionLostError, OxydeError
 
 __all__ = ["DEFAULT_DEPTH", "HOLD", "LINGER", "StatementBatcher"]
@@ -277,7 +277,10 @@ class _Pipe:
             future.set_exception(error)
             return True
         try:
-            value = self.wire.outcome(entry.result, entry.mode)
+            if wire.sliced(entry.result, entry.mode):
+                value: Any = Unconverted(entry.result, entry.mode)
+            else:
+                value = wire.outcome(entry.result, entry.mode)
         except OxydeError as exc:
             future.set_exception(exc)
             return True
@@ -428,7 +431,7 @@ class StatementBatcher:
         entry = _Entry(pipe.loop.create_future(), mode, sql, params)
         pipe.submit(entry)
         try:
-            return await entry.future
+            value = await entry.future
         except asyncio.CancelledError:
             if not entry.release and pipe.joinable and pipe.inflight and pipe.abandoned():
                 # Nobody waits for anything this pipe still runs: stop the server.
@@ -439,6 +442,11 @@ class StatementBatcher:
         finally:
             if entry.release:
                 await self._give_back(pipe)
+        if type(value) is Unconverted:
+            # Converted here, in this task, a slice at a time (the pipe may be serving
+            # other statements or be back in the pool by now).
+            return await pipe.wire.outcome_in_slices(value.result, value.mode)
+        return value
 
     async def _new_pipe(self) -> _Pipe:
         raw = await self._acquire()

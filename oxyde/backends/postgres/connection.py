@@ -27,11 +27,19 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.raw_cursor import AsyncRawServerCursor
 
+from oxyde import _slicing
 from oxyde.backends.base import Row
 from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
 from oxyde.backends.postgres.direct import run_many, run_statement
 from oxyde.backends.postgres.errors import map_error
-from oxyde.backends.postgres.wire import COUNT, DESCRIBED, ROWS, Wire, drops_prepared
+from oxyde.backends.postgres.wire import (
+    COUNT,
+    DESCRIBED,
+    ROWS,
+    Wire,
+    drops_prepared,
+    rows_in_slices,
+)
 from oxyde.exceptions import ManagerError, OperationalError
 from oxyde.sql.dialects.base import Dialect
 
@@ -124,6 +132,8 @@ class PostgresConnection:
         result = cur.pgresult
         if result is None or result.status != _TUPLES_OK:
             return []
+        if _slicing.large(result.ntuples):
+            return await rows_in_slices(self._raw, result)
         return await cur.fetchall()
 
     async def fetch_described(
@@ -136,7 +146,11 @@ class PostgresConnection:
         description = cur.description
         if description is None:
             return [], []
-        return [column.name for column in description], await cur.fetchall()
+        names = [column.name for column in description]
+        result = cur.pgresult
+        if result is not None and _slicing.large(result.ntuples):
+            return names, await rows_in_slices(self._raw, result)
+        return names, await cur.fetchall()
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         if self._wire is not None and params:

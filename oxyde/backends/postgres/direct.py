@@ -59,9 +59,10 @@ async def run_statement(
         pgconn.enter_pipeline_mode()
     except psycopg.Error as exc:
         raise _mapped(exc) from exc
+    large: Any = None
     try:
         fresh = False
-        while True:
+        while large is None:
             name = wire.send(sql, params, fresh)
             preparing = wire.preparing
             try:
@@ -78,7 +79,11 @@ async def run_statement(
                 # making room): the name was never made.
                 wire.unprepare(preparing)
             if error is None:
-                return wire.outcome(result, mode)
+                if not wire.sliced(result, mode):
+                    return wire.outcome(result, mode)
+                # converted below, out of pipeline mode: the exchange is over
+                large = result
+                continue
             failure = wire.error(error)
             # Stale names are dropped in a transaction too; only outside one was the
             # failed statement all there was, so that it may simply run again.
@@ -88,6 +93,7 @@ async def run_statement(
             fresh = True
     finally:
         _leave_pipeline(pgconn)
+    return await wire.outcome_in_slices(large, mode)
 
 
 async def run_many(

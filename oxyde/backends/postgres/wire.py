@@ -33,11 +33,22 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.errors import error_from_result
 from psycopg.pq import ExecStatus
 
+from oxyde import _slicing
 from oxyde.backends.base import Row
 from oxyde.backends.postgres.errors import map_error
 from oxyde.exceptions import OxydeError
 
-__all__ = ["COUNT", "DESCRIBED", "ROWS", "Wire", "drops_prepared", "one_query", "wire_of"]
+__all__ = [
+    "COUNT",
+    "DESCRIBED",
+    "ROWS",
+    "Unconverted",
+    "Wire",
+    "drops_prepared",
+    "one_query",
+    "rows_in_slices",
+    "wire_of",
+]
 
 #: what a caller wants back from a statement
 ROWS: Final = 0
@@ -199,6 +210,20 @@ class Wire:
         """The names believed prepared on the session, least recently used first."""
         return list(self._prepared.values())
 
+    def sliced(self, result: Any, mode: int) -> bool:
+        """Whether ``result`` has rows enough to be converted by ``outcome_in_slices``
+        rather than ``outcome``."""
+        return mode != COUNT and result.status == _TUPLES_OK and _slicing.large(result.ntuples)
+
+    async def outcome_in_slices(self, result: Any, mode: int) -> Any:
+        """``outcome`` for a large result (``sliced``), converted a slice at a time with
+        the loop let in between."""
+        rows = await rows_in_slices(self.tx, result)
+        if mode == ROWS:
+            return rows
+        encoding = self.encoding
+        return [result.fname(i).decode(encoding) for i in range(result.nfields)], rows
+
     def outcome(self, result: Any, mode: int) -> Any:
         """What a caller gets from the main result of a statement (never an error)."""
         if mode == ROWS:
@@ -235,6 +260,45 @@ class Wire:
     def error(self, result: Any) -> OxydeError:
         """The oxyde exception for a FATAL_ERROR result (psycopg's as its cause)."""
         return _mapped(error_from_result(result, encoding=self.encoding))
+
+
+class Unconverted:
+    """A large result handed over as it came, for its task to convert in slices (a
+    reader callback converting it would hold the loop for the whole result)."""
+
+    __slots__ = ("mode", "result")
+
+    def __init__(self, result: Any, mode: int) -> None:
+        self.result = result
+        self.mode = mode
+
+
+async def rows_in_slices(context: Any, result: Any) -> list[Row]:
+    """The rows of ``result`` as tuples, converted a slice at a time (``oxyde._slicing``)
+    with the loop let in between, by a transformer of their own made from ``context``
+    (a connection, or its transformer): the connection's may serve other statements in
+    the meantime, and the result stays valid whatever runs on the connection."""
+    tx = Transformer(context)
+    rows: list[Row] = []
+    extend = rows.extend
+
+    def step(start: int, stop: int) -> None:
+        # every row is a new tuple that cannot be garbage yet: no collection meanwhile
+        paused = stop - start >= PAUSE_GC_ROWS and gc.isenabled()
+        if paused:
+            gc.disable()
+        try:
+            extend(tx.load_rows(start, stop, tuple))
+        finally:
+            if paused:
+                gc.enable()
+
+    try:
+        tx.set_pgresult(result)
+        await _slicing.run_slices(result.ntuples, step)
+    except psycopg.Error as exc:
+        raise _mapped(exc) from exc
+    return rows
 
 
 def _mapped(exc: psycopg.Error) -> OxydeError:
