@@ -52,18 +52,23 @@ from oxyde.meta.metadata import (
     ModelMeta,
     ReverseRelation,
 )
+from oxyde.meta.registry import get_meta
 from oxyde.meta.types import lookups_for
 from oxyde.queries import executor as _ex
 from oxyde.queries.expressions import (
     Aggregate,
+    Avg,
     Coalesce,
     Combined,
     Concat,
     Expression,
     F,
+    Max,
+    Min,
     Negated,
     OrderBy,
     RawSQL,
+    Sum,
 )
 from oxyde.queries.resolve import (
     ALL_LOOKUPS,
@@ -567,19 +572,13 @@ class _SubqueryScope(Scope):
         path = f"{parent_path}__{fk.name}" if parent_path else fk.name
         join = self.joins.get(path)
         if join is None:
-            target: ModelMeta = _meta_of(fk.target)
+            target: ModelMeta = get_meta(fk.target)
             alias = f"{self.alias}__{path}"
             target_col = target.columns[fk.target_field]
             on = ("cmp", "=", ("col", parent_alias, fk.column), ("col", alias, target_col.column))
             join = Join(path, alias, target, on)
             self.joins[path] = join
         return join
-
-
-def _meta_of(model: Any) -> ModelMeta:
-    from oxyde.meta.registry import get_meta
-
-    return get_meta(model)
 
 
 def resolve(scope: Scope, value: Any, *, derived: dict[str, Resolved] | None = None) -> Resolved:
@@ -745,7 +744,7 @@ def _relation_start(scope: Scope, path: str) -> tuple[str, ModelMeta, list[str]]
         if fk is None or i + 1 == len(parts) or parts[i + 1] in ALL_LOOKUPS:
             return None
         # a forward FK before the relation: the outer query joins it (one row per row)
-        target = _meta_of(fk.target)
+        target = get_meta(fk.target)
         nxt = parts[i + 1]
         if nxt not in target.reverse and nxt not in target.foreign_keys:
             return None
@@ -781,10 +780,10 @@ def _relation_source(
     while i < len(parts) and parts[i] in meta.reverse:
         relation: ReverseRelation = meta.reverse[parts[i]]
         child_alias = f"{alias}__{relation.name}"
-        target = _meta_of(relation.target)
+        target = get_meta(relation.target)
         if relation.many_to_many:
             assert relation.through_source is not None and relation.through_target is not None
-            through = _meta_of(relation.through)
+            through = get_meta(relation.through)
             source_fk = through.foreign_keys[relation.through_source]
             target_fk = through.foreign_keys[relation.through_target]
             through_alias = f"{child_alias}__through"
@@ -1060,8 +1059,6 @@ def derived_aggregate(
 
 def aggregate_one(function: str, field_name: str) -> Aggregate:
     """``sum("views")`` and friends, as the aggregate ``aggregate()`` computes."""
-    from oxyde.queries.expressions import Avg, Max, Min, Sum
-
     cls = {"SUM": Sum, "AVG": Avg, "MAX": Max, "MIN": Min}[function]
     return cls(field_name)
 

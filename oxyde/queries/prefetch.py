@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from oxyde._slicing import map_slices, run_slices
 from oxyde.exceptions import FieldLookupError, ManagerError
 from oxyde.meta.metadata import ForeignKey, ModelMeta, ReverseRelation
+from oxyde.meta.registry import get_meta
 from oxyde.queries.relations import set_relations
 
 if TYPE_CHECKING:
@@ -45,19 +46,13 @@ class PrefetchNode:
     children: dict[str, PrefetchNode] = field(default_factory=dict)
 
 
-def _meta(model: Any) -> ModelMeta:
-    from oxyde.meta.registry import get_meta
-
-    return get_meta(model)
-
-
 def _step(owner: ModelMeta, name: str, path: str) -> PrefetchNode:
     fk = owner.foreign_keys.get(name)
     if fk is not None:
-        return PrefetchNode(name, path, owner, _meta(fk.target), fk=fk)
+        return PrefetchNode(name, path, owner, get_meta(fk.target), fk=fk)
     relation = owner.reverse.get(name)
     if relation is not None:
-        return PrefetchNode(name, path, owner, _meta(relation.target), relation=relation)
+        return PrefetchNode(name, path, owner, get_meta(relation.target), relation=relation)
     model = owner.model.__name__
     choices = ", ".join(sorted({*owner.reverse, *owner.foreign_keys})) or "none"
     what = "is not a relation" if name in owner.columns else "has no relation"
@@ -238,7 +233,7 @@ async def _load_m2m(
     ex: Executor, parents: list[Any], node: PrefetchNode, relation: ReverseRelation
 ) -> list[Any]:
     assert relation.through_source is not None and relation.through_target is not None
-    through = _meta(relation.through)
+    through = get_meta(relation.through)
     source = through.foreign_keys[relation.through_source]
     target = through.foreign_keys[relation.through_target]
     keys = await _keys(parents, node, source.target_field)

@@ -28,10 +28,12 @@ from oxyde.exceptions import (
     NotFoundError,
 )
 from oxyde.meta.metadata import Column, ModelMeta
+from oxyde.meta.registry import get_meta
 from oxyde.queries import annotations as _annotated
 from oxyde.queries import executor as _ex
 from oxyde.queries import lookupmemo as _lookup_memo
 from oxyde.queries import prefetch as _prefetching
+from oxyde.queries import upsert as _upsert
 from oxyde.queries import writes
 from oxyde.queries.expressions import Expression, F, OrderBy, Q
 from oxyde.queries.relations import forget_relations
@@ -43,7 +45,10 @@ from oxyde.queries.resolve import (
     null_guarded,
 )
 from oxyde.queries.rowplan import column_converter, kind_converter, load_models
+from oxyde.sql.compiler import compile_statement
+from oxyde.sql.dialects import get_dialect
 from oxyde.sql.dialects.base import Dialect
+from oxyde.sql.dialects.explain import explain_sql, read_plan
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
@@ -61,8 +66,6 @@ def _meta_of(model: Any) -> ModelMeta:
     meta = model.__dict__.get("_db_meta") if isinstance(model, type) else None
     if meta is not None:
         return meta  # type: ignore[no-any-return]
-    from oxyde.meta.registry import get_meta
-
     return get_meta(model)
 
 
@@ -732,8 +735,6 @@ class Query(Generic[M]):
         client: Any = None,
     ) -> Any:
         """The database's plan for this query."""
-        from oxyde.sql.dialects.explain import explain_sql, read_plan
-
         ex = _ex.resolve_executor(using, client, self)
         cols = (
             self._model_cols()
@@ -824,8 +825,6 @@ class Query(Generic[M]):
         """
         if batch_size is not None and (isinstance(batch_size, bool) or batch_size <= 0):
             raise ValueError("batch_size must be a positive integer")
-        from oxyde.queries import upsert as _upsert
-
         meta = self._meta
         target = None
         if on_conflict is not None:
@@ -984,14 +983,10 @@ class Query(Generic[M]):
 
     def sql(self, dialect: str = "postgres", *, with_types: bool = False) -> tuple[str, list[Any]]:
         """The SQL text and parameters this query would run on ``dialect``."""
-        from oxyde.sql.dialects import get_dialect
-
         d = get_dialect(dialect)
         node, values = self._statement()
         sql, params = _ex.prepare(node, values, d)
         if with_types:
-            from oxyde.sql.compiler import compile_statement
-
             kinds: list[str] = []
             for idx, kind, mode in compile_statement(node, d).plan:
                 # an expanded IN list (mode 1) binds one parameter per item

@@ -17,10 +17,11 @@ from oxyde.advice import switch as _advice_switch
 from oxyde.db.transaction import Atomic, Transaction
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
 from oxyde.meta.metadata import Column, ModelMeta
+from oxyde.meta.registry import get_meta
 from oxyde.queries import executor as _ex
 from oxyde.queries.expressions import Expression
 from oxyde.queries.resolve import Scope, coerce, resolve_expr
-from oxyde.queries.rowplan import column_converter
+from oxyde.queries.rowplan import column_converter, load_models
 from oxyde.sql.compiler import compile_statement
 
 if TYPE_CHECKING:
@@ -396,8 +397,6 @@ async def update_rows(
     if not returning:
         node = ("update", meta.table_name, meta.schema, sets, where, None)
         return await _ex.execute(ex, node, values)
-    from oxyde.queries.rowplan import load_models
-
     if ex.dialect.supports_returning("update"):
         node = ("update", meta.table_name, meta.schema, sets, where, _all_columns(meta))
         rows = await _ex.fetch(ex, node, values, write=True)
@@ -488,7 +487,6 @@ async def save_instance(
 ) -> Any:
     """INSERT when the key is unset or generated for a new object, else UPDATE (falling
     back to INSERT when no row has that key yet)."""
-    from oxyde.meta.registry import get_meta
 
     meta = get_meta(type(instance))
     ex = _ex.resolve_executor(using, client, meta.model)
@@ -551,7 +549,6 @@ async def save_instance(
 
 
 async def delete_instance(instance: Any, *, using: str | None = None, client: Any = None) -> int:
-    from oxyde.meta.registry import get_meta
     from oxyde.queries.query import Query
 
     meta = get_meta(type(instance))
@@ -566,7 +563,6 @@ async def delete_instance(instance: Any, *, using: str | None = None, client: An
 
 
 async def refresh_instance(instance: Any, *, using: str | None = None, client: Any = None) -> Any:
-    from oxyde.meta.registry import get_meta
     from oxyde.queries.query import Query
 
     meta = get_meta(type(instance))
