@@ -25,6 +25,7 @@ from oxyde.queries.relations import set_relations
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
+    from oxyde.queries.query import Query
 
 #: keys per statement where an IN list binds one placeholder per key (SQLite allows
 #: 32766 parameters per statement, MySQL 65535)
@@ -97,25 +98,27 @@ def ensure_models(query_mode: str, mode: str | None) -> None:
         )
 
 
-async def prefetch_related(
-    ex: Executor, meta: ModelMeta, instances: Sequence[Any], paths: tuple[str, ...]
+async def prefetch_related(ex: Executor, query: Query[Any], instances: Sequence[Any]) -> None:
+    """Load the ``prefetch()`` paths of ``query`` onto ``instances`` (its rows, just read
+    through ``ex``). The extra reads start from ``query._over(model)``."""
+    if instances and query._prefetch:
+        nodes = plan(query._meta, query._prefetch)
+        await _load_level(ex, query, list(instances), nodes)
+
+
+async def _load_level(
+    ex: Executor, query: Query[Any], parents: list[Any], nodes: dict[str, PrefetchNode]
 ) -> None:
-    """Load ``paths`` onto ``instances`` (rows of ``meta`` just read through ``ex``)."""
-    if instances and paths:
-        await _load_level(ex, list(instances), plan(meta, paths))
-
-
-async def _load_level(ex: Executor, parents: list[Any], nodes: dict[str, PrefetchNode]) -> None:
     for node in nodes.values():
         if node.fk is not None:
-            children = await _load_forward(ex, parents, node, node.fk)
+            children = await _load_forward(ex, query, parents, node, node.fk)
         elif node.relation is not None and node.relation.many_to_many:
-            children = await _load_m2m(ex, parents, node, node.relation)
+            children = await _load_m2m(ex, query, parents, node, node.relation)
         else:
             assert node.relation is not None
-            children = await _load_reverse(ex, parents, node, node.relation)
+            children = await _load_reverse(ex, query, parents, node, node.relation)
         if node.children and children:
-            await _load_level(ex, children, node.children)
+            await _load_level(ex, query, children, node.children)
 
 
 async def _keys(parents: list[Any], node: PrefetchNode, field_name: str) -> list[Any]:
@@ -148,6 +151,7 @@ def _ordering(target: ModelMeta, prefix: str = "") -> list[str]:
 
 async def _fetch_in(
     ex: Executor,
+    query: Query[Any],
     model: Any,
     key_field: str,
     keys: list[Any],
@@ -155,9 +159,7 @@ async def _fetch_in(
     join: str | None = None,
 ) -> list[Any]:
     """Rows of ``model`` whose ``key_field`` is one of ``keys``, in ``order``."""
-    from oxyde.queries.query import Query
-
-    base = Query(model)
+    base = query._over(model)
     if join is not None:
         base = base.join(join)
     size = len(keys) if ex.dialect.array_in else IN_BATCH
@@ -169,7 +171,7 @@ async def _fetch_in(
 
 
 async def _load_forward(
-    ex: Executor, parents: list[Any], node: PrefetchNode, fk: ForeignKey
+    ex: Executor, query: Query[Any], parents: list[Any], node: PrefetchNode, fk: ForeignKey
 ) -> list[Any]:
     # join() may have loaded it already; only the others cost a query
     name = fk.name
@@ -178,7 +180,7 @@ async def _load_forward(
         keys = await _keys(missing, node, fk.field_name)
         found: dict[Any, Any] = {}
         if keys:
-            rows = await _fetch_in(ex, node.target.model, fk.target_field, keys, [])
+            rows = await _fetch_in(ex, query, node.target.model, fk.target_field, keys, [])
             target_field = fk.target_field
             await run_slices(
                 len(rows),
@@ -209,7 +211,11 @@ async def _load_forward(
 
 
 async def _load_reverse(
-    ex: Executor, parents: list[Any], node: PrefetchNode, relation: ReverseRelation
+    ex: Executor,
+    query: Query[Any],
+    parents: list[Any],
+    node: PrefetchNode,
+    relation: ReverseRelation,
 ) -> list[Any]:
     assert relation.fk_name is not None
     fk = node.target.foreign_keys[relation.fk_name]
@@ -217,7 +223,9 @@ async def _load_reverse(
     rows: list[Any] = []
     groups: dict[Any, list[Any]] = {}
     if keys:
-        rows = await _fetch_in(ex, node.target.model, fk.field_name, keys, _ordering(node.target))
+        rows = await _fetch_in(
+            ex, query, node.target.model, fk.field_name, keys, _ordering(node.target)
+        )
         field_name = fk.field_name
 
         def group(start: int, stop: int) -> None:
@@ -230,7 +238,11 @@ async def _load_reverse(
 
 
 async def _load_m2m(
-    ex: Executor, parents: list[Any], node: PrefetchNode, relation: ReverseRelation
+    ex: Executor,
+    query: Query[Any],
+    parents: list[Any],
+    node: PrefetchNode,
+    relation: ReverseRelation,
 ) -> list[Any]:
     assert relation.through_source is not None and relation.through_target is not None
     through = get_meta(relation.through)
@@ -243,6 +255,7 @@ async def _load_m2m(
     if keys:
         links = await _fetch_in(
             ex,
+            query,
             through.model,
             source.field_name,
             keys,

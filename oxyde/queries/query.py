@@ -139,6 +139,11 @@ class Query(Generic[M]):
         q._joins = tuple(scope.joins.values())
         return q
 
+    def _over(self, model: type[Any]) -> Query[Any]:
+        """A new query over all rows of ``model``: how the modules this one imports
+        (``writes``, ``prefetch``) start a follow-up read without importing ``Query``."""
+        return Query(model)
+
     # -- builders ---------------------------------------------------------------------
 
     def filter(self, *args: Q, **lookups: Any) -> Query[M]:
@@ -508,7 +513,7 @@ class Query(Generic[M]):
             if mode in (None, "models"):
                 items = await map_slices(self._model_loader(dialect), rows)
                 if self._prefetch:
-                    await _prefetching.prefetch_related(ex, self._meta, items, self._prefetch)
+                    await _prefetching.prefetch_related(ex, self, items)
                 return items
             names = tuple(self._meta.columns) if fields is None else tuple(f[0] for f in fields)
             columns = (
@@ -784,7 +789,7 @@ class Query(Generic[M]):
                     )
                 if self._prefetch:
                     # per chunk: memory stays bounded by the chunk and its relations
-                    await _prefetching.prefetch_related(ex, self._meta, items, self._prefetch)
+                    await _prefetching.prefetch_related(ex, self, items)
                 for item in items:
                     yield item
 
