@@ -34,7 +34,7 @@ import logging
 import select
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -45,7 +45,7 @@ from oxyde.backends.mysql.config import ConnectConfig, connect_config
 from oxyde.backends.mysql.connection import MySQLConnection, shutdown_socket
 from oxyde.backends.mysql.dialect import server_dialect
 from oxyde.backends.mysql.errors import errno_of
-from oxyde.backends.mysql.session import Session
+from oxyde.backends.mysql.session import Row, Session
 from oxyde.backends.mysql.worker import Worker
 from oxyde.backends.url import DatabaseURL, parse_url
 from oxyde.exceptions import OperationalError
@@ -106,7 +106,16 @@ class _Opening:
 
 
 class MySQLBackend:
-    """A pool of connections to one MySQL or MariaDB database."""
+    """A pool of connections to one MySQL or MariaDB database.
+
+    It also runs single statements itself (``runs_statements``): ``AsyncDatabase``
+    sends a call made outside a transaction straight here, which runs it on an idle
+    connection without a lease and its proxy around it (nobody else sees that
+    connection, so there is no reference to cut off). Without an idle connection, or
+    with ``test_before_acquire``, the call takes the lease path.
+    """
+
+    runs_statements = True
 
     def __init__(
         self, url: DatabaseURL | str, settings: PoolSettings, *, name: str = "default"
@@ -223,6 +232,50 @@ class MySQLBackend:
         if self._killer is not None:
             self._killer.shutdown(wait=False)
             self._killer = None
+
+    # -- single statements (StatementBackend) -------------------------------------------
+
+    def _take_nowait(self) -> MySQLConnection | None:
+        """An idle connection lent at once, or None: the caller then borrows one through
+        ``connection()`` (which waits, opens, pings or reports a closed pool)."""
+        if not self._is_open or self._test_before_acquire:
+            return None
+        conn = self._take_idle()
+        if conn is not None:
+            self._lent.add(conn)
+        return conn
+
+    async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
+        conn = self._take_nowait()
+        if conn is None:
+            async with _Lease(self) as leased:
+                return await leased.fetch(sql, params, write=write)
+        try:
+            return await conn.fetch(sql, params, write=write)
+        finally:
+            self.release(conn)
+
+    async def fetch_described(
+        self, sql: str, params: Sequence[Any], *, write: bool = False
+    ) -> tuple[list[str], list[Row]]:
+        conn = self._take_nowait()
+        if conn is None:
+            async with _Lease(self) as leased:
+                return await leased.fetch_described(sql, params, write=write)
+        try:
+            return await conn.fetch_described(sql, params, write=write)
+        finally:
+            self.release(conn)
+
+    async def execute(self, sql: str, params: Sequence[Any]) -> int:
+        conn = self._take_nowait()
+        if conn is None:
+            async with _Lease(self) as leased:
+                return await leased.execute(sql, params)
+        try:
+            return await conn.execute(sql, params)
+        finally:
+            self.release(conn)
 
     def connection(self, *, write: bool = True) -> _Lease:
         # ``write`` routes to a primary on backends with replicas; MySQL has one server.
