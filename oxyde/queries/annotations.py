@@ -909,10 +909,8 @@ async def run_aggregate(query: Query[Any], ex: Executor, exprs: dict[str, Any]) 
 
 def needs_derived(query: Query[Any]) -> bool:
     """Whether aggregating ``query`` must read it as a derived table."""
-    from oxyde.queries.setops import CompoundQuery
-
     return (
-        isinstance(query, CompoundQuery)
+        query._compound
         or query._distinct
         or query._limit is not None
         or query._offset is not None
@@ -1037,14 +1035,7 @@ def derived_aggregate(
     query: Query[Any], exprs: dict[str, Any]
 ) -> tuple[Node, tuple[Any, ...], dict[str, Resolved]]:
     """Aggregates over the rows ``query`` returns, read as ``(SELECT ...) AS _sub``."""
-    from oxyde.queries.setops import CompoundQuery
-
-    if isinstance(query, CompoundQuery):
-        inner, values, outputs = query._derived()
-    else:
-        cols, outputs = derived_columns(query)
-        limited = query._limit is not None or query._offset is not None
-        inner, values = query._select_ir(cols, order=limited)
+    inner, values, outputs = query._derived()
     scope = Scope(query._meta, values)
     resolved: dict[str, Resolved] = {}
     out_cols: list[tuple[Node, str | None]] = []

@@ -14,7 +14,7 @@ import contextlib
 import decimal
 import functools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Literal, TypeVar, cast, overload
 
 from oxyde import _impl, _slicing
 from oxyde._slicing import map_slices
@@ -31,6 +31,7 @@ from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.meta.registry import get_meta
 from oxyde.queries import annotations as _annotated
 from oxyde.queries import executor as _ex
+from oxyde.queries import inbulk as _in_bulk
 from oxyde.queries import lookupmemo as _lookup_memo
 from oxyde.queries import prefetch as _prefetching
 from oxyde.queries import upsert as _upsert
@@ -71,6 +72,9 @@ def _meta_of(model: Any) -> ModelMeta:
 
 class Query(Generic[M]):
     """A lazy, immutable query over one table model."""
+
+    #: True on ``CompoundQuery`` (a union, ``oxyde/queries/setops.py``)
+    _compound: ClassVar[bool] = False
 
     __slots__ = (
         "_agg",
@@ -370,15 +374,19 @@ class Query(Generic[M]):
     def union(self, other_query: Query[Any]) -> Query[M]:
         """The distinct rows of this query and ``other_query`` (same columns). Order,
         slice, count or chain the result; filter each query before combining."""
-        from oxyde.queries import setops
-
-        return setops.combine(self, other_query, all_rows=False)
+        return self._combine(other_query, all_rows=False)
 
     def union_all(self, other_query: Query[Any]) -> Query[M]:
         """Every row of this query and ``other_query``, duplicates kept."""
+        return self._combine(other_query, all_rows=True)
+
+    def _combine(self, other_query: Query[Any], *, all_rows: bool) -> Query[M]:
+        # The one import in oxyde.queries that goes up a layer, hence inside the call:
+        # the union's class (setops.CompoundQuery) subclasses Query, so setops imports
+        # this module and cannot be imported from its top.
         from oxyde.queries import setops
 
-        return setops.combine(self, other_query, all_rows=True)
+        return setops.combine(self, other_query, all_rows=all_rows)
 
     # -- IR assembly --------------------------------------------------------------------
 
@@ -444,6 +452,13 @@ class Query(Generic[M]):
             lock,
         )
         return node, values
+
+    def _derived(self) -> tuple[Node, tuple[Any, ...], dict[str, _annotated.Resolved]]:
+        """This query as a derived table for aggregates: node, values, output columns."""
+        cols, outputs = _annotated.derived_columns(self)
+        limited = self._limit is not None or self._offset is not None
+        node, values = self._select_ir(cols, order=limited)
+        return node, values, outputs
 
     def _model_cols(self) -> tuple[tuple[Node, str | None], ...]:
         cols = _model_columns(self._meta)
@@ -727,9 +742,7 @@ class Query(Generic[M]):
         client: Any = None,
     ) -> dict[Any, M]:
         """The matching rows whose unique ``field`` is in ``ids``, keyed by that value."""
-        from oxyde.queries import setops
-
-        return await setops.in_bulk(self, ids, field, using, client)
+        return await _in_bulk.in_bulk(self, ids, field, using, client)
 
     async def explain(
         self,

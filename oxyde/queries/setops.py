@@ -1,4 +1,4 @@
-"""``union()``/``union_all()`` (a query combining the rows of others) and ``in_bulk()``.
+"""``union()``/``union_all()``: a query combining the rows of others.
 
 A combined query is a ``CompoundQuery``: the member SELECTs are assembled when
 ``union()`` is called (each member's values renumbered into one value list), and what
@@ -19,7 +19,7 @@ union refers to. A member's own ordering is dropped unless it has a limit or off
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from oxyde.exceptions import FieldError, ManagerError
 from oxyde.meta.metadata import Column
@@ -29,14 +29,8 @@ from oxyde.queries.annotations import Resolved
 from oxyde.queries.expressions import Expression, OrderBy, Q
 from oxyde.queries.query import Query
 
-if TYPE_CHECKING:
-    from oxyde.backends.base import Executor
-
 M = TypeVar("M")
 Node = tuple[Any, ...]
-
-#: keys per ``in_bulk()`` statement (SQLite and MySQL bind one placeholder per key)
-IN_BULK_BATCH = 5000
 
 _FALSE: Node = ("const", False)
 
@@ -51,6 +45,7 @@ class CompoundQuery(Query[M]):
     """The rows of several queries combined with UNION / UNION ALL."""
 
     __slots__ = ("_all_flags", "_names", "_outputs", "_parts")
+    _compound = True
 
     #: the member SELECT nodes, their values renumbered into ``_values``
     _parts: tuple[Node, ...]
@@ -153,6 +148,16 @@ class CompoundQuery(Query[M]):
 
     def distinct(self, distinct: bool = True) -> Query[M]:
         raise _unsupported("distinct")
+
+    async def in_bulk(
+        self,
+        ids: Iterable[Any],
+        *,
+        field: str = "pk",
+        using: str | None = None,
+        client: Any = None,
+    ) -> dict[Any, M]:
+        raise _unsupported("in_bulk")
 
     def _locked(self, mode: str, nowait: bool, skip_locked: bool, of: Sequence[str]) -> Query[M]:
         raise ManagerError("rows of a union cannot be locked (FOR UPDATE/FOR SHARE)")
@@ -371,50 +376,4 @@ def _shift(node: Any, offset: int) -> Any:
     return tuple(_shift(item, offset) for item in node)
 
 
-# -- in_bulk ------------------------------------------------------------------------------------
-
-
-async def in_bulk(
-    query: Query[Any], ids: Iterable[Any], field: str, using: str | None, client: Any
-) -> dict[Any, Any]:
-    """``query.in_bulk(ids, field="pk")``: ``{key: row}`` for the rows whose unique
-    ``field`` is one of ``ids`` (model rows, or ``values()`` dicts holding ``field``)."""
-    meta = query._meta
-    model = meta.model.__name__
-    if isinstance(query, CompoundQuery):
-        raise _unsupported("in_bulk")
-    if query._limit is not None or query._offset is not None:
-        raise ManagerError("in_bulk() cannot follow limit()/offset() or slicing")
-    if not isinstance(field, str):
-        raise FieldError(f"in_bulk(field=...) takes a field name, got {field!r}")
-    name = meta.pk.name if field == "pk" and meta.pk is not None else field
-    column = meta.columns.get(name)
-    if column is None:
-        valid = ", ".join(sorted({*meta.columns, "pk"}))
-        raise FieldError(f"{model} has no field {field!r} (in in_bulk()); valid fields: {valid}")
-    if not (column.primary_key or column.unique):
-        raise FieldError(
-            f"in_bulk() needs a unique field: {model}.{name} is neither the primary key nor "
-            "db_unique"
-        )
-    if isinstance(ids, (str, bytes)):
-        raise TypeError(f"in_bulk() takes a collection of keys, got {ids!r}")
-    keys = list(dict.fromkeys(ids))
-    models = query._fields is None or query._mode == "models"
-    if not models and (query._mode != "dict" or name not in (f[0] for f in query._fields or ())):
-        raise ManagerError(f"in_bulk() returns model rows or values() dicts that include {name!r}")
-    if models and query._fields is not None and name not in (f[0] for f in query._fields):
-        raise ManagerError(f"in_bulk() needs {name!r} among the fields of select()")
-    if not keys:
-        return {}
-    ex: Executor = _ex.resolve_executor(using, client, query)
-    found: dict[Any, Any] = {}
-    for start in range(0, len(keys), IN_BULK_BATCH):
-        chunk = keys[start : start + IN_BULK_BATCH]
-        rows = await query.filter(**{f"{name}__in": chunk}).all(client=ex)
-        for row in rows:
-            found[row.__dict__[name] if models else row[name]] = row
-    return found
-
-
-__all__ = ["CompoundQuery", "combine", "in_bulk"]
+__all__ = ["CompoundQuery", "combine"]
