@@ -31,7 +31,7 @@ async def _run(test: str, kind: str, seconds: float, args: argparse.Namespace) -
         kind, scratch=args.scratch, postgres_url=args.postgres_url, mysql_url=args.mysql_url
     )
     name = "profile"
-    server.create(name)
+    server.create(name, large=test in spec.LARGE)
     suite = _load_suite_class(BENCH_DIR / "contenders" / "oxyde" / "impl.py")({})
     await suite.setup(server.target(name, args.pool_size))
     try:

@@ -46,7 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         epilog="contenders: "
         + ", ".join(f"{c.name} ({'/'.join(c.dbs)})" for c in BY_NAME.values())
         + "\ntests: "
-        + ", ".join(spec.TESTS),
+        + ", ".join(spec.TESTS)
+        + f" (the {', '.join(sorted(spec.OPT_IN_GROUPS))} group only when named)",
     )
     parser.add_argument(
         "--db", type=_csv, default=list(spec.DATABASES), help="sqlite,postgres,mysql (default: all)"
@@ -113,7 +114,7 @@ def _tests(args: argparse.Namespace) -> list[str]:
         if unknown:
             raise SystemExit(f"unknown group(s) {', '.join(unknown)}; see --help")
         return [t for g in spec.GROUPS if g in args.group for t in spec.GROUPS[g]]
-    return list(spec.TESTS)
+    return list(spec.DEFAULT_TESTS)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -73,6 +73,17 @@ CONTENDERS: tuple[Contender, ...] = (
         python_from="OXYDE_BENCH_BEFORE_PYTHON",
     ),
     Contender(
+        "oxyde-unsliced",
+        "oxyde",
+        None,
+        ALL_DBS,
+        "oxyde",
+        "this repository's oxyde, compiled, with large results converted and loaded in one "
+        "piece (no yielding to the event loop): what slicing costs and buys",
+        env={"OXYDE_IMPL": "c"},
+        options={"unsliced": True},
+    ),
+    Contender(
         "oxyde-public",
         "oxyde",
         "oxyde-public",
@@ -121,6 +132,9 @@ PUBLIC = "oxyde-public"
 #: Shown as its own ratio column when it runs: the same tests on an earlier revision.
 BEFORE = "oxyde-before"
 
+#: Run only when named in ``--contenders``.
+BY_NAME_ONLY = frozenset({"oxyde-unsliced"})
+
 #: What ``--quick`` runs unless ``--contenders`` says otherwise.
 QUICK_DEFAULT = (
     "oxyde-c",
@@ -137,7 +151,11 @@ QUICK_DEFAULT = (
 def select(names: list[str] | None, quick: bool) -> list[Contender]:
     if not names:
         # An earlier revision runs by default only when its interpreter was named.
-        chosen = QUICK_DEFAULT if quick else tuple(c.name for c in CONTENDERS)
+        chosen = (
+            QUICK_DEFAULT
+            if quick
+            else tuple(c.name for c in CONTENDERS if c.name not in BY_NAME_ONLY)
+        )
         return [
             BY_NAME[name]
             for name in chosen

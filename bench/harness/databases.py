@@ -74,11 +74,33 @@ _DDL: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: ``items``, read by the ``large`` tests only, so made only when one of them runs. No
+#: foreign key: the tests that delete users must not delete items, and the restore
+#: truncates ``users`` without touching it.
+_LARGE_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, "
+        "value INTEGER NOT NULL, label VARCHAR(20) NOT NULL)",
+        "CREATE INDEX items_user_id_idx ON items (user_id)",
+    ),
+    "postgres": (
+        "CREATE TABLE items (id SERIAL PRIMARY KEY, user_id INTEGER NOT NULL, "
+        "value INTEGER NOT NULL, label VARCHAR(20) NOT NULL)",
+        "CREATE INDEX items_user_id_idx ON items (user_id)",
+    ),
+    "mysql": (
+        "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NOT NULL, "
+        "value INT NOT NULL, label VARCHAR(20) NOT NULL, INDEX items_user_id_idx (user_id)) "
+        "ENGINE=InnoDB",
+    ),
+}
+
 _COLUMNS = {
     "users": ("id", "name", "email", "age", "is_active", "created_at"),
     "posts": ("id", "user_id", "title", "content", "views", "created_at"),
     "tags": ("id", "name"),
     "post_tags": ("id", "post_id", "tag_id"),
+    "items": ("id", "user_id", "value", "label"),
 }
 
 
@@ -119,7 +141,10 @@ class Server(Protocol):
 
     def target(self, contender: str, pool_size: int) -> Target: ...
 
-    def create(self, contender: str) -> None: ...
+    def create(self, contender: str, *, large: bool = False) -> None:
+        """Make the contender's database with the seeded rows (and ``items`` when
+        ``large``)."""
+        ...
 
     def restore(self, contender: str) -> None: ...
 
@@ -155,7 +180,7 @@ class SQLiteServer:
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
-    def create(self, contender: str) -> None:
+    def create(self, contender: str, *, large: bool = False) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(contender)
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -170,6 +195,10 @@ class SQLiteServer:
                 conn.executemany(_insert_sql(table, "?"), rows)
             for table in TABLES:
                 conn.execute(f"CREATE TABLE seed_{table} AS SELECT * FROM {table}")
+            if large:
+                for statement in _LARGE_DDL["sqlite"]:
+                    conn.execute(statement)
+                conn.executemany(_insert_sql("items", "?"), spec.large_items())
             conn.execute("COMMIT")
             conn.execute("ANALYZE")
         finally:
@@ -238,7 +267,7 @@ class PostgresServer:
             host=host, port=port, user=user, password=password, dbname=database, autocommit=True
         )
 
-    def create(self, contender: str) -> None:
+    def create(self, contender: str, *, large: bool = False) -> None:
         name = self._name(contender)
         with self._connect(self._parts()[4]) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -255,6 +284,13 @@ class PostgresServer:
             for table in TABLES:
                 conn.execute(f"CREATE TABLE seed_{table} AS SELECT * FROM {table}")
                 _pg_sync_sequence(conn, table)
+            if large:
+                for statement in _LARGE_DDL["postgres"]:
+                    conn.execute(statement)
+                columns = ", ".join(_COLUMNS["items"])
+                with conn.cursor() as cur, cur.copy(f"COPY items ({columns}) FROM STDIN") as copy:
+                    for row in spec.large_items():
+                        copy.write_row(row)
             conn.execute("VACUUM ANALYZE")
 
     def restore(self, contender: str) -> None:
@@ -339,7 +375,7 @@ class MySQLServer:
         finally:
             cur.close()
 
-    def create(self, contender: str) -> None:
+    def create(self, contender: str, *, large: bool = False) -> None:
         name = self._name(contender)
         admin = self._connect(None)
         try:
@@ -363,6 +399,14 @@ class MySQLServer:
                         cur.executemany(_insert_sql(table, "%s"), chunk)
             finally:
                 cur.close()
+            if large:
+                self._run(conn, _LARGE_DDL["mysql"])
+                cur = conn.cursor()
+                try:
+                    for chunk in _chunks(spec.large_items(), 5000):
+                        cur.executemany(_insert_sql("items", "%s"), chunk)
+                finally:
+                    cur.close()
             self._run(conn, (f"CREATE TABLE seed_{t} AS SELECT * FROM {t}" for t in TABLES))
             self._run(conn, (f"ANALYZE TABLE {', '.join(TABLES)}",))
         finally:

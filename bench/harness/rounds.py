@@ -46,6 +46,8 @@ class Cell:
     ops: list[int] = field(default_factory=list)
     #: Worst event-loop lag (seconds) per round, when a heartbeat ran.
     lags: list[float] = field(default_factory=list)
+    #: The same, less the garbage collector's time within each lag.
+    lags_outside_gc: list[float] = field(default_factory=list)
     status: str = "ok"  # ok | na | error
     detail: str = ""
 
@@ -60,6 +62,7 @@ class Cell:
             "rounds_ops_per_sec": self.rounds,
             "ops_per_round": self.ops,
             "max_loop_lag_seconds": self.lags,
+            "max_loop_lag_outside_gc_seconds": self.lags_outside_gc,
             "detail": self.detail,
         }
 
@@ -102,7 +105,7 @@ def run_database(kind: str, settings: Settings, log: IO[str]) -> DatabaseRun:
             python = venvs.ensure(
                 contender, settings.scratch / "venvs", settings.scratch / "pip.log"
             )
-            server.create(contender.name)
+            server.create(contender.name, large=not spec.LARGE.isdisjoint(settings.tests))
             worker = WorkerProcess(
                 contender,
                 python,
@@ -162,6 +165,8 @@ def _measure_one(
             cell.ops.append(ops)
             if answer.get("max_lag") is not None:
                 cell.lags.append(float(answer["max_lag"]))
+            if answer.get("max_lag_outside_gc") is not None:
+                cell.lags_outside_gc.append(float(answer["max_lag_outside_gc"]))
             return
         if "na" in answer:
             cell.status, cell.detail = "na", str(answer["na"])

@@ -76,7 +76,12 @@ class Worker:
             self.expected,
             heartbeat=float(command.get("heartbeat") or 0.0),
         )
-        return {"ops": result.ops, "seconds": result.seconds, "max_lag": result.max_lag}
+        return {
+            "ops": result.ops,
+            "seconds": result.seconds,
+            "max_lag": result.max_lag,
+            "max_lag_outside_gc": result.max_lag_outside_gc,
+        }
 
     async def quit(self, command: dict[str, Any]) -> dict[str, Any]:
         if self.suite is not None:

@@ -44,9 +44,26 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "relations": ("join_simple", "join_filter", "prefetch_related", "nested_prefetch"),
     "concurrent": ("concurrent_10", "concurrent_50", "concurrent_100"),
+    # Results of 20,000 to 100,000 rows: what loading them costs, and (with --heartbeat)
+    # how long the event loop is held meanwhile. Slow, so run only by name.
+    "large": ("large_all_100k", "large_values_100k", "large_join_20k", "large_prefetch_100k"),
 }
 
+#: Groups a run leaves out unless asked for by name (``--group`` or ``--tests``).
+OPT_IN_GROUPS: frozenset[str] = frozenset({"large"})
+
 TESTS: tuple[str, ...] = tuple(name for names in GROUPS.values() for name in names)
+
+#: What a run measures when no tests or groups are named.
+DEFAULT_TESTS: tuple[str, ...] = tuple(
+    name for group, names in GROUPS.items() if group not in OPT_IN_GROUPS for name in names
+)
+
+#: The ``large`` tests read ``items``: narrow rows, ``LARGE_ROWS`` of them, spread evenly
+#: over the users; ``large_join_20k`` reads the first ``LARGE_JOIN_ROWS`` with their user.
+LARGE_ROWS = 100_000
+LARGE_JOIN_ROWS = 20_000
+LARGE: frozenset[str] = frozenset(GROUPS["large"])
 
 #: Tests that change the data: the orchestrator restores the seeded rows after them.
 MUTATING: frozenset[str] = frozenset(
@@ -131,6 +148,11 @@ def dataset() -> Dataset:
         for tag_id in rng.sample(tag_ids, rng.randint(1, 3)):
             post_tags.append((len(post_tags) + 1, post.id, tag_id))
     return Dataset(users=users, posts=posts, tags=tags, post_tags=post_tags)
+
+
+def large_items() -> list[tuple[int, int, int, str]]:
+    """The ``items`` rows: (id, user_id, value, label)."""
+    return [(i + 1, i % USERS + 1, i * 7 % 1000, f"item {i}") for i in range(LARGE_ROWS)]
 
 
 def shuffled_user_ids(salt: int = 0) -> list[int]:

@@ -7,7 +7,8 @@ one statement over the keys of the level above (split in batches only where the 
 expands ``IN`` lists into one placeholder per key); a many-to-many reads its through
 rows and its targets in one joined statement. A forward FK that ``join()`` already
 loaded costs nothing. The lists come in the target's ``Meta.ordering``, ties (and
-models without one) broken by primary key, so the result is stable.
+models without one) broken by primary key, so the result is stable. Keys, grouping and
+assignment over large levels run in slices with the event loop let in (``oxyde._slicing``).
 """
 
 from __future__ import annotations

@@ -75,3 +75,35 @@ async def test_an_error_in_a_slice_propagates() -> None:
 
     with pytest.raises(ValueError, match="bad row"):
         await slices.map_slices(load, list(range(10_000)))
+
+
+async def test_full_collections_wait_while_slices_run_and_the_threshold_comes_back() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+
+    def load(rows: list[Any]) -> list[Any]:
+        seen.append(gc.get_threshold())
+        if rows[-1] == 9_999:
+            raise ValueError("bad row")
+        return rows
+
+    with pytest.raises(ValueError, match="bad row"):
+        await slices.map_slices(load, list(range(10_000)))
+    assert gc.get_threshold() == before
+    assert all(t[:2] == before[:2] and t[2] > before[2] for t in seen)
+
+
+@pytest.mark.parametrize("n", [slices.FIRST_SLICE, 1_003, 70_000])
+async def test_msgpack_in_slices_is_the_bytes_of_one_pack(n: int) -> None:
+    from oxyde import _impl
+    from oxyde.queries.query import _packed_in_slices
+
+    rows = [(i, f"r{i}") for i in range(n)]
+    convs = (None, None)
+
+    def pack(part: list[Any]) -> bytes:
+        return _impl.rowload.pack_rows(("id", "name"), convs, part)  # type: ignore[no-any-return]
+
+    assert await _packed_in_slices(pack, rows) == pack(rows)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import apsw
+from worker import spec
 from worker.suite import Suite, Target, unique_email
 
 USER_COLS = "id, name, email, age, is_active, created_at"
@@ -21,6 +22,14 @@ JOIN_SQL = (
     "SELECT p.id, p.user_id, p.title, p.content, p.views, p.created_at, "
     "u.id, u.name, u.email, u.age, u.is_active, u.created_at "
     "FROM posts p JOIN users u ON u.id = p.user_id"
+)
+
+
+ITEM_COLS = "id, user_id, value, label"
+LARGE_JOIN_SQL = (
+    "SELECT i.id, i.user_id, i.value, i.label, "
+    "u.id, u.name, u.email, u.age, u.is_active, u.created_at "
+    "FROM items i JOIN users u ON u.id = i.user_id WHERE i.id <= ?"
 )
 
 
@@ -141,6 +150,25 @@ class ApswOps:
             for user in users
         ]
 
+    def large_all_100k(self) -> list[Any]:
+        return self.conn.execute(f"SELECT {ITEM_COLS} FROM items").fetchall()
+
+    def large_values_100k(self) -> list[Any]:
+        return self.conn.execute("SELECT id, value, label FROM items").fetchall()
+
+    def large_join_20k(self) -> list[Any]:
+        return self.conn.execute(LARGE_JOIN_SQL, (spec.LARGE_JOIN_ROWS,)).fetchall()
+
+    def large_prefetch_100k(self) -> list[Any]:
+        users = self.conn.execute(f"SELECT {USER_COLS} FROM users").fetchall()
+        ids = [u[0] for u in users]
+        grouped: dict[int, list[Any]] = defaultdict(list)
+        for item in self.conn.execute(
+            f"SELECT {ITEM_COLS} FROM items WHERE user_id IN ({_marks(len(ids))})", ids
+        ):
+            grouped[item[1]].append(item)
+        return [(user, grouped.get(user[0], [])) for user in users]
+
     def concurrent(self, pks: list[int]) -> list[Any]:
         # One connection, one thread: the lookups can only run one after another.
         return [self.select_pk(pk) for pk in pks]
@@ -164,6 +192,10 @@ TESTS = [
     "join_filter",
     "prefetch_related",
     "nested_prefetch",
+    "large_all_100k",
+    "large_values_100k",
+    "large_join_20k",
+    "large_prefetch_100k",
 ]
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 import asyncpg
+from worker import spec
 from worker.suite import Suite, Target, unique_email
 
 USER_COLS = "id, name, email, age, is_active, created_at"
@@ -19,6 +20,14 @@ JOIN_SQL = (
     "SELECT p.id, p.user_id, p.title, p.content, p.views, p.created_at, "
     "u.id AS u_id, u.name, u.email, u.age, u.is_active, u.created_at AS u_created_at "
     "FROM posts p JOIN users u ON u.id = p.user_id"
+)
+
+
+ITEM_COLS = "id, user_id, value, label"
+LARGE_JOIN_SQL = (
+    "SELECT i.id, i.user_id, i.value, i.label, "
+    "u.id AS u_id, u.name, u.email, u.age, u.is_active, u.created_at AS u_created_at "
+    "FROM items i JOIN users u ON u.id = i.user_id WHERE i.id <= $1"
 )
 
 
@@ -135,3 +144,22 @@ class Contender(Suite):
 
     async def concurrent(self, pks: list[int]) -> list[Any]:
         return list(await asyncio.gather(*(self.select_pk(pk) for pk in pks)))
+
+    async def large_all_100k(self) -> list[Any]:
+        return await self.pool.fetch(f"SELECT {ITEM_COLS} FROM items")
+
+    async def large_values_100k(self) -> list[Any]:
+        return await self.pool.fetch("SELECT id, value, label FROM items")
+
+    async def large_join_20k(self) -> list[Any]:
+        return await self.pool.fetch(LARGE_JOIN_SQL, spec.LARGE_JOIN_ROWS)
+
+    async def large_prefetch_100k(self) -> list[Any]:
+        async with self.pool.acquire() as conn:
+            users = await conn.fetch(f"SELECT {USER_COLS} FROM users")
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for item in await conn.fetch(
+                f"SELECT {ITEM_COLS} FROM items WHERE user_id = ANY($1)", [u[0] for u in users]
+            ):
+                grouped[item[1]].append(item)
+        return [(user, grouped.get(user[0], [])) for user in users]

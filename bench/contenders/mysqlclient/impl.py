@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import MySQLdb
+from worker import spec
 from worker.suite import Suite, Target, unique_email
 
 T = TypeVar("T")
@@ -24,6 +25,14 @@ JOIN_SQL = (
     "SELECT p.id, p.user_id, p.title, p.content, p.views, p.created_at, "
     "u.id, u.name, u.email, u.age, u.is_active, u.created_at "
     "FROM posts p JOIN users u ON u.id = p.user_id"
+)
+
+
+ITEM_COLS = "id, user_id, value, label"
+LARGE_JOIN_SQL = (
+    "SELECT i.id, i.user_id, i.value, i.label, "
+    "u.id, u.name, u.email, u.age, u.is_active, u.created_at "
+    "FROM items i JOIN users u ON u.id = i.user_id WHERE i.id <= %s"
 )
 
 
@@ -219,3 +228,26 @@ class Contender(Suite):
 
     async def concurrent(self, pks: list[int]) -> list[Any]:
         return list(await asyncio.gather(*(self.select_pk(pk) for pk in pks)))
+
+    async def large_all_100k(self) -> list[Any]:
+        return await self._all(f"SELECT {ITEM_COLS} FROM items")
+
+    async def large_values_100k(self) -> list[Any]:
+        return await self._all("SELECT id, value, label FROM items")
+
+    async def large_join_20k(self) -> list[Any]:
+        return await self._all(LARGE_JOIN_SQL, (spec.LARGE_JOIN_ROWS,))
+
+    async def large_prefetch_100k(self) -> list[Any]:
+        def work(conn: _Conn) -> tuple[list[Any], dict[int, list[Any]]]:
+            users = conn.fetchall(f"SELECT {USER_COLS} FROM users")
+            ids = [u[0] for u in users]
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for item in conn.fetchall(
+                f"SELECT {ITEM_COLS} FROM items WHERE user_id IN ({_marks(len(ids))})", ids
+            ):
+                grouped[item[1]].append(item)
+            return users, grouped
+
+        users, items = await self._on_conn(work)
+        return [(user, items.get(user[0], [])) for user in users]

@@ -11,6 +11,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
+from worker import spec
 from worker.suite import NotSupported, Suite, Target, unique_email
 
 from oxyde import AsyncDatabase, Avg, Count, Field, Max, Model, PoolSettings, Q
@@ -24,6 +25,7 @@ class User(Model):
     is_active: bool = True
     created_at: datetime | None = Field(default=None, db_default="CURRENT_TIMESTAMP")
     posts: list[Post] = Field(default_factory=list, db_reverse_fk="user")
+    items: list[Item] = Field(default_factory=list, db_reverse_fk="user")
 
     class Meta:
         is_table = True
@@ -63,7 +65,20 @@ class PostTag(Model):
         table_name = "post_tags"
 
 
-for _model in (User, Post, Tag, PostTag):
+class Item(Model):
+    """The narrow rows of the ``large`` tests."""
+
+    id: int | None = Field(default=None, db_pk=True)
+    value: int
+    label: str = Field(max_length=20)
+    user: User | None = Field(default=None, db_on_delete="CASCADE")
+
+    class Meta:
+        is_table = True
+        table_name = "items"
+
+
+for _model in (User, Post, Tag, PostTag, Item):
     # Pydantic needs the forward references resolved once all four classes exist.
     _model.model_rebuild()
 
@@ -86,6 +101,12 @@ class Contender(Suite):
     packages = ("oxyde-cy", "oxyde", "oxyde-core", "pydantic", "psycopg", "apsw", "mysqlclient")
 
     async def setup(self, target: Target) -> None:
+        if self.options.get("unsliced"):
+            # Large results converted and loaded in one piece, as before they yielded to
+            # the loop: the same run then shows what slicing costs and what it buys.
+            from oxyde import _slicing
+
+            _slicing.FIRST_SLICE = 10**12
         settings = PoolSettings(min_connections=target.pool_size, max_connections=target.pool_size)
         self.db = AsyncDatabase(target.url, name="default", settings=settings, overwrite=True)
         await self.db.connect()
@@ -165,3 +186,16 @@ class Contender(Suite):
 
     async def concurrent(self, pks: list[int]) -> list[Any]:
         return list(await asyncio.gather(*(User.objects.get(id=pk) for pk in pks)))
+
+    async def large_all_100k(self) -> list[Item]:
+        return await Item.objects.all()
+
+    async def large_values_100k(self) -> list[Any]:
+        return await Item.objects.values_list("id", "value", "label").all()
+
+    async def large_join_20k(self) -> list[Item]:
+        query = _feature(Item.objects, "join")("user")
+        return await query.filter(id__lte=spec.LARGE_JOIN_ROWS).all()
+
+    async def large_prefetch_100k(self) -> list[User]:
+        return await _feature(User.objects, "prefetch")("items").all()

@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
+from worker import spec
 from worker.suite import Suite, Target, unique_email
 
 USER_COLS = "id, name, email, age, is_active, created_at"
@@ -20,6 +21,12 @@ JOIN_SQL = (
     "SELECT p.id, p.user_id, p.title, p.content, p.views, p.created_at, "
     "u.id, u.name, u.email, u.age, u.is_active, u.created_at "
     "FROM posts p JOIN users u ON u.id = p.user_id"
+)
+ITEM_COLS = "id, user_id, value, label"
+LARGE_JOIN_SQL = (
+    "SELECT i.id, i.user_id, i.value, i.label, "
+    "u.id, u.name, u.email, u.age, u.is_active, u.created_at "
+    "FROM items i JOIN users u ON u.id = i.user_id WHERE i.id <= %s"
 )
 
 
@@ -149,3 +156,23 @@ class Contender(Suite):
 
     async def concurrent(self, pks: list[int]) -> list[Any]:
         return list(await asyncio.gather(*(self.select_pk(pk) for pk in pks)))
+
+    async def large_all_100k(self) -> list[Any]:
+        return await self._all(f"SELECT {ITEM_COLS} FROM items")
+
+    async def large_values_100k(self) -> list[Any]:
+        return await self._all("SELECT id, value, label FROM items")
+
+    async def large_join_20k(self) -> list[Any]:
+        return await self._all(LARGE_JOIN_SQL, (spec.LARGE_JOIN_ROWS,))
+
+    async def large_prefetch_100k(self) -> list[Any]:
+        async with self.pool.connection() as conn:
+            users = await (await conn.execute(f"SELECT {USER_COLS} FROM users")).fetchall()
+            cur = await conn.execute(
+                f"SELECT {ITEM_COLS} FROM items WHERE user_id = ANY(%s)", ([u[0] for u in users],)
+            )
+            grouped: dict[int, list[Any]] = defaultdict(list)
+            for item in await cur.fetchall():
+                grouped[item[1]].append(item)
+        return [(user, grouped.get(user[0], [])) for user in users]
