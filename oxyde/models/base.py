@@ -34,11 +34,12 @@ from oxyde.meta.meta_builder import (
 )
 from oxyde.meta.types import describe, evaluate_annotation, forward_name, split_optional
 from oxyde.models import relstate
+from oxyde.queries.instance import delete_instance, refresh_instance, save_instance
+from oxyde.queries.manager import QueryManager
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
     from oxyde.meta.metadata import ModelMeta
-    from oxyde.queries.manager import QueryManager
 
 __all__ = ["Model", "OxydeModelMetaclass"]
 
@@ -268,26 +269,7 @@ def _reject_relation_options(options: DbFieldOptions, where: str, core: Any) -> 
 
 
 def _attach_manager(cls: type) -> None:
-    try:
-        from oxyde.queries.manager import QueryManager
-    except ImportError:
-        # The queries package imports models; while it is still importing, the slot
-        # builds the manager on first access instead.
-        type.__setattr__(cls, "objects", _ManagerSlot())
-        return
     type.__setattr__(cls, "objects", QueryManager(cls))
-
-
-class _ManagerSlot:
-    """``objects`` until ``oxyde.queries`` can be imported: builds the manager lazily."""
-
-    def __get__(self, instance: Any, owner: type) -> Any:
-        from oxyde.queries.manager import QueryManager
-
-        manager: QueryManager[Any] = QueryManager(owner)
-        if owner.__dict__.get("objects") is self:
-            type.__setattr__(owner, "objects", manager)
-        return manager
 
 
 # Pydantic's dataclass_transform (inherited) deliberately does not list oxyde's Field: a
@@ -421,21 +403,15 @@ class Model(pydantic.BaseModel, metaclass=OxydeModelMetaclass):
         client: Executor | None = None,
     ) -> Self:
         """INSERT when the primary key is unset or the row does not exist, else UPDATE."""
-        from oxyde.queries.instance import save_instance
-
         await save_instance(self, update_fields=update_fields, using=using, client=client)
         return self
 
     async def delete(self, *, using: str | None = None, client: Executor | None = None) -> int:
         """Delete this row; returns the number of rows deleted."""
-        from oxyde.queries.instance import delete_instance
-
         return await delete_instance(self, using=using, client=client)
 
     async def refresh(self, *, using: str | None = None, client: Executor | None = None) -> Self:
         """Reload the stored fields of this row from the database."""
-        from oxyde.queries.instance import refresh_instance
-
         await refresh_instance(self, using=using, client=client)
         return self
 
