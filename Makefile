@@ -41,7 +41,7 @@ help:
 	@echo "make demo    run examples/demo.py (creates .venv and builds oxyde first)"
 	@echo "make test    run pytest; PYTEST_ARGS='...' picks tests, OXYDE_IMPL=c|python|auto"
 	@echo "make fuzz    the type round-trip properties, long and random (FUZZ_EXAMPLES=...)"
-	@echo "make lint    ruff check, ruff format --check, mypy"
+	@echo "make lint    ruff check, ruff format --check, mypy, lint-imports (the layers)"
 	@echo "make bench   run bench/run.py with BENCH_ARGS"
 	@echo "make soak    the pool state machine, long (OXYDE_SOAK_EXAMPLES, OXYDE_SOAK_STEPS)"
 	@echo "make bench-check  quick run; fail if a ratio to the raw drivers fell >25% below bench/baseline.json"
@@ -72,6 +72,7 @@ lint: $(STAMP)
 	echo "+ ruff check ."; $(VENV)/bin/ruff check . || status=1; \
 	echo "+ ruff format --check ."; $(VENV)/bin/ruff format --check . || status=1; \
 	echo "+ mypy"; $(VENV)/bin/mypy || status=1; \
+	echo "+ lint-imports"; $(VENV)/bin/lint-imports --no-cache || status=1; \
 	cython_files=$$(find oxyde -name '*.pyx' -o -name '*.pxd'); \
 	if [ -n "$$cython_files" ]; then \
 	  echo "+ cython-lint"; PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/cython-lint $$cython_files || status=1; \

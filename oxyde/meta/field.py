@@ -17,6 +17,8 @@ import pydantic
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from oxyde.meta.indexes import INDEX_METHODS
+
 __all__ = [
     "FK_ACTIONS",
     "INDEX_METHODS",
@@ -29,7 +31,6 @@ __all__ = [
 ]
 
 FK_ACTIONS = ("CASCADE", "SET NULL", "RESTRICT", "NO ACTION")
-INDEX_METHODS = ("btree", "hash", "gin", "gist")
 
 
 @dataclass(frozen=True)

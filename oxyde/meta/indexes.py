@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from oxyde.meta.field import INDEX_METHODS
+__all__ = ["INDEX_METHODS", "Check", "Index"]
 
-__all__ = ["Check", "Index"]
+#: PostgreSQL access methods ``db_index_method`` and ``Index(method=...)`` accept
+INDEX_METHODS = ("btree", "hash", "gin", "gist")
 
 
 @dataclass(frozen=True)
