@@ -2,6 +2,13 @@
 
 PostgreSQL (psycopg 3), SQLite (apsw) and MySQL/MariaDB (mysqlclient); SQL assembly and
 row loading are compiled with Cython (``oxyde.__impl__`` says which implementation runs).
+
+The packages form layers, each importing only the ones below it (top first): ``cli``;
+``migrations``, ``codegen`` and the integrations (``fastapi``, ``testing``, ``otel``,
+``events``); ``models``; ``queries``; ``advice``; ``db``; ``backends``; ``sql``;
+``meta``; ``_impl`` and its helpers; ``_speedups``, ``exceptions``. This module gathers
+the public names from all of them. ``make lint`` checks the order (``lint-imports``, see
+``pyproject.toml``); docs/architecture.md explains it.
 """
 
 from oxyde import db

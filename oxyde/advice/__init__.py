@@ -13,7 +13,8 @@ read-modify-write of numbers, unbounded reads and filters no index serves. Each 
     for finding in found:
         print(finding.message)
 
-It imports only the layers below the query layer, and never raises into user code.
+It never raises into user code. Layer: between ``oxyde.db`` and ``oxyde.queries``: the
+query layer calls its hooks, and it imports only ``oxyde.db`` and the layers below it.
 """
 
 from __future__ import annotations

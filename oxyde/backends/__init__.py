@@ -2,8 +2,13 @@
 
 Importing oxyde never imports a database driver; ``backend_class`` does, the first time
 a database of that kind connects. Every backend module exposes one class constructed
-as ``cls(url, settings, *, name)`` (a ``DatabaseURL``, the ``PoolSettings`` and the
-database's alias, used in error messages) that implements ``oxyde.backends.base.Backend``.
+as ``cls(url, settings, *, name)`` (a ``DatabaseURL`` from ``url.py``, the
+``PoolSettings`` of ``settings.py`` and the database's alias, used in error messages)
+that implements ``oxyde.backends.base.Backend``.
+
+Layer: above ``oxyde.sql`` (a backend answers with its ``Dialect``); it may import
+``oxyde.sql``, ``oxyde.meta``, ``oxyde._impl`` and its helpers, and ``oxyde.exceptions``,
+never ``oxyde.db`` or anything above. The only layer that imports a database driver.
 """
 
 from __future__ import annotations

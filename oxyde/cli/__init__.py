@@ -2,6 +2,8 @@
 
 ``import oxyde`` never imports this package, so typer and rich stay optional: without
 them, the ``oxyde`` command says which extra to install instead of a traceback.
+
+Layer: the top; it may import any other package, and nothing imports it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """Connections and transactions: ``init/close/connect/lifespan``, ``AsyncDatabase``,
-``PoolSettings``, read replicas (``Replica``), the connection registry, ``atomic`` and
-``create_tables``."""
+``PoolSettings`` (defined in ``oxyde.backends.settings``), read replicas (``Replica``), the
+connection registry, ``atomic`` and ``create_tables``.
+
+Layer: above ``oxyde.backends``; it may import the backends and the layers below them
+(``sql``, ``meta``, ``_impl``, ``exceptions``), never ``advice``, ``queries`` or ``models``.
+"""
 
 from __future__ import annotations
 

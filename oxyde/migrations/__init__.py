@@ -1,6 +1,9 @@
 """Migrations: schema snapshots of the models, diffs, migration files and running them.
 
 See ``docs/migrations.md``. The ``oxyde`` command line drives these functions.
+
+Layer: above the core (it reads ``oxyde.meta`` and runs DDL through ``oxyde.db`` and the
+backends); beside ``codegen`` and the integrations, none of which it imports.
 """
 
 from oxyde.migrations.context import MigrationContext

@@ -1,4 +1,12 @@
-"""Models: ``Model``, ``Field``, ``Index``, ``Check`` and the table registry."""
+"""Models: ``Model``, ``Field``, ``Index``, ``Check`` and the table registry.
+
+``Model`` (``base.py``) is the Pydantic class with its ``objects`` manager and instance
+methods; ``Field``, ``Index``, ``Check`` and the registry functions are defined in
+``oxyde.meta`` and exported here, where users import them.
+
+Layer: the top of the core, above ``oxyde.queries``; it may import every layer below.
+Nothing in the core imports it, only ``oxyde`` itself and the integrations.
+"""
 
 from oxyde.meta.field import Field, OxydeFieldInfo
 from oxyde.meta.indexes import Check, Index

@@ -1,4 +1,8 @@
-"""IR -> SQL: the statement compiler, the dialects and DDL. No I/O, no driver imports."""
+"""IR -> SQL: the statement compiler, the dialects and DDL. No I/O, no driver imports.
+
+Layer: above ``oxyde.meta`` (it reads ``ModelMeta`` for DDL) and ``oxyde._impl`` (the
+compiled SQL builder); it may import those, ``oxyde.exceptions`` and nothing above.
+"""
 
 from __future__ import annotations
 
