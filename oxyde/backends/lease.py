@@ -14,7 +14,7 @@ own), so a statement through a lease costs one attribute hop and one check.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -23,6 +23,7 @@ from oxyde.exceptions import ProgrammingError
 
 if TYPE_CHECKING:
     from oxyde.backends.base import Connection, Executor, Row
+    from oxyde.backends.capabilities import Capabilities
     from oxyde.sql.dialects.base import Dialect
 
 __all__ = ["Lease", "LeasedConnection"]
@@ -32,7 +33,7 @@ class LeasedConnection:
     """A lent connection; usable until its lease ends (``oxyde.backends.base.Connection``).
 
     Backend-specific members (``copy_insert`` on PostgreSQL, ``thread_id`` on MySQL...)
-    are reached through it as well.
+    are reached through it as well; ``capabilities`` says which optional ones there are.
     """
 
     __slots__ = ("_lease_what", "_leased", "_released_by")
@@ -79,8 +80,17 @@ class LeasedConnection:
         return self._leased_target().dialect
 
     @property
+    def capabilities(self) -> Capabilities:
+        return self._leased_target().capabilities
+
+    @property
     def in_transaction(self) -> bool:
         return self._leased_target().in_transaction
+
+    @property
+    def leased(self) -> Connection:
+        """The backend's own connection behind the proxy, while the lease lasts."""
+        return self._leased_target()
 
     def fetch(
         self, sql: str, params: Sequence[Any], *, write: bool = False
@@ -118,7 +128,7 @@ class LeasedConnection:
 
     def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         return self._leased_target().stream(sql, params, chunk_size=chunk_size)
 
     def begin(

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn, Self, cast
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 from oxyde.backends import backend_class
-from oxyde.backends.base import Backend, Connection, Row, StatementBackend
+from oxyde.backends.base import (
+    Backend,
+    Connection,
+    Row,
+    SingleWriterBackend,
+    StatementBackend,
+    can_copy,
+    runs_statements,
+    single_writer,
+)
 from oxyde.backends.settings import Duration, PoolSettings
 from oxyde.backends.shielding import shielded
 from oxyde.backends.url import DatabaseURL, parse_url
@@ -32,6 +41,7 @@ from oxyde.db.transaction import (
 from oxyde.exceptions import OperationalError, TransactionTimeoutError
 
 if TYPE_CHECKING:
+    from oxyde.backends.capabilities import Capabilities
     from oxyde.sql.dialects.base import Dialect
 
 __all__ = ["STATS_KEYS", "AsyncDatabase"]
@@ -81,9 +91,12 @@ class AsyncDatabase:
         self._backend: Backend | None = None
         self._connecting: asyncio.Lock | None = None
         self._transactions: set[Transaction] = set()
-        #: the backend's writes all go through one connection; its reads too when True
-        self._single_writer = False
+        #: the backend when its writes all go through one connection; its reads too
+        #: when ``_writer_reads``
+        self._single_writer: SingleWriterBackend | None = None
         self._writer_reads = False
+        #: the backend when it runs lone statements itself
+        self._statements: StatementBackend | None = None
         self._sweeper: asyncio.Task[None] | None = None
         #: replicas and router; ``None`` when there are neither (queries then use the
         #: database itself, at the cost of one check)
@@ -147,8 +160,14 @@ class AsyncDatabase:
                 factory = backend_class(self.backend_name)
                 backend = factory(self._parsed, self.settings, name=self.name)
                 await backend.open()
-                self._single_writer = bool(getattr(backend, "single_writer", False))
-                self._writer_reads = self._single_writer and backend.uses_writer(False)  # type: ignore[attr-defined]
+                # Read once here: the per-call paths test plain attributes.
+                self._statements = backend if runs_statements(backend) else None
+                if single_writer(backend):
+                    self._single_writer = backend
+                    self._writer_reads = backend.uses_writer(False)
+                else:
+                    self._single_writer = None
+                    self._writer_reads = False
                 if self.routing is not None:
                     try:
                         await self.routing.open()
@@ -162,6 +181,7 @@ class AsyncDatabase:
         """Roll back open transactions and close the pool. Later calls raise
         ``OperationalError`` until ``connect()`` is called again."""
         backend, self._backend = self._backend, None
+        self._statements = self._single_writer = None
         sweeper, self._sweeper = self._sweeper, None
         if sweeper is not None:
             sweeper.cancel()
@@ -192,10 +212,9 @@ class AsyncDatabase:
         follow (psycopg's ``pool_size``, ``requests_waiting``..., MySQL's
         ``background``)."""
         backend = self._backend
-        stats = getattr(backend, "stats", None)
-        if stats is None:
+        if backend is None:
             return dict.fromkeys(STATS_KEYS, 0)
-        raw: dict[str, int] = dict(stats())
+        raw: dict[str, int] = dict(backend.stats())
         if "pool_size" in raw:  # psycopg_pool's names
             size = raw["pool_size"]
             idle = raw.get("pool_available", 0)
@@ -223,17 +242,18 @@ class AsyncDatabase:
     def connection(self, *, write: bool = True) -> AbstractAsyncContextManager[Connection]:
         """Borrow one raw backend connection (for work that needs a pinned session)."""
         backend = self.backend
-        if self._single_writer and (write or self._writer_reads):
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None and (write or self._writer_reads):
+            self._refuse_foreign_writer()
         return backend.connection(write=write)
 
-    def _refuse_foreign_writer(self, backend: Backend) -> None:
+    def _refuse_foreign_writer(self) -> None:
         """Fail at once where a call would wait for the single writer connection that
         an open transaction of another task holds: typically a child task of the block
         (``gather``, ``create_task``), which its parent may be awaiting, so the wait
         would last the whole ``acquire_timeout`` or end in a deadlock (G4)."""
         tx = foreign_transaction_of(self)
-        if tx is None or not backend.holds_writer(tx.connection):  # type: ignore[attr-defined]
+        backend = self._single_writer
+        if tx is None or backend is None or not backend.holds_writer(tx.connection):
             return
         owner = tx.owner.get_name() if tx.owner is not None else "?"
         task = asyncio.current_task()
@@ -252,13 +272,23 @@ class AsyncDatabase:
     def dialect(self) -> Dialect:
         return self.backend.dialect
 
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the backend can do (``oxyde.backends.capabilities``); only once connected."""
+        return self.backend.capabilities
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the calling task has an open transaction here, which calls join."""
+        return current_transaction_of(self) is not None
+
     async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
         tx = current_transaction_of(self)
         if tx is not None:
             return await tx.fetch(sql, params, write=write)
         backend = self._backend or self._not_connected()
-        if self._single_writer and (write or self._writer_reads):
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None and (write or self._writer_reads):
+            self._refuse_foreign_writer()
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(
@@ -266,10 +296,12 @@ class AsyncDatabase:
             )
         return await self._fetch(backend, sql, params, write)
 
-    @staticmethod
-    async def _fetch(backend: Backend, sql: str, params: Sequence[Any], write: bool) -> list[Row]:
-        if getattr(backend, "runs_statements", False):
-            return await cast(StatementBackend, backend).fetch(sql, params, write=write)
+    async def _fetch(
+        self, backend: Backend, sql: str, params: Sequence[Any], write: bool
+    ) -> list[Row]:
+        statements = self._statements
+        if statements is not None:
+            return await statements.fetch(sql, params, write=write)
         async with backend.connection(write=write) as conn:
             return await conn.fetch(sql, params, write=write)
 
@@ -280,20 +312,20 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.fetch_described(sql, params, write=write)
         backend = self._backend or self._not_connected()
-        if self._single_writer and (write or self._writer_reads):
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None and (write or self._writer_reads):
+            self._refuse_foreign_writer()
         aw = self._fetch_described(backend, sql, params, write)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(self, "fetch", sql, params, aw, threshold)
         return await aw
 
-    @staticmethod
     async def _fetch_described(
-        backend: Backend, sql: str, params: Sequence[Any], write: bool
+        self, backend: Backend, sql: str, params: Sequence[Any], write: bool
     ) -> tuple[list[str], list[Row]]:
-        if getattr(backend, "runs_statements", False):
-            return await cast(StatementBackend, backend).fetch_described(sql, params, write=write)
+        statements = self._statements
+        if statements is not None:
+            return await statements.fetch_described(sql, params, write=write)
         async with backend.connection(write=write) as conn:
             return await conn.fetch_described(sql, params, write=write)
 
@@ -302,8 +334,8 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.execute(sql, params)
         backend = self._backend or self._not_connected()
-        if self._single_writer:
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None:
+            self._refuse_foreign_writer()
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
             return await querylog.timed(
@@ -311,10 +343,10 @@ class AsyncDatabase:
             )
         return await self._execute(backend, sql, params)
 
-    @staticmethod
-    async def _execute(backend: Backend, sql: str, params: Sequence[Any]) -> int:
-        if getattr(backend, "runs_statements", False):
-            return await cast(StatementBackend, backend).execute(sql, params)
+    async def _execute(self, backend: Backend, sql: str, params: Sequence[Any]) -> int:
+        statements = self._statements
+        if statements is not None:
+            return await statements.execute(sql, params)
         async with backend.connection(write=True) as conn:
             return await conn.execute(sql, params)
 
@@ -323,8 +355,8 @@ class AsyncDatabase:
         if tx is not None:
             return await tx.execute_many(sql, params_seq)
         backend = self._backend or self._not_connected()
-        if self._single_writer:
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None:
+            self._refuse_foreign_writer()
         aw = self._execute_many(backend, sql, params_seq)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
@@ -340,11 +372,6 @@ class AsyncDatabase:
         """A transaction on this database, or a savepoint in the calling task's open one."""
         return Atomic(self.name, _database=self)
 
-    @property
-    def can_copy(self) -> bool:
-        """Whether ``copy_insert`` works here (the backend's connections offer COPY)."""
-        return bool(getattr(self._backend, "supports_copy", False))
-
     async def copy_insert(
         self,
         table: str,
@@ -354,17 +381,17 @@ class AsyncDatabase:
         schema: str | None = None,
         returning_pk: str | None = None,
     ) -> list[Any]:
-        """Bulk-load ``rows`` with the backend's COPY on one connection, all-or-nothing;
-        the keys drawn for ``returning_pk``, in row order (see the backend's
-        ``copy_insert``). Joins the calling task's transaction when it has one."""
+        """``CopyExecutor.copy_insert`` on one connection, or in the calling task's
+        transaction when it has one; ``OperationalError`` where ``capabilities.copy``
+        is False."""
         tx = current_transaction_of(self)
         if tx is not None:
             return await tx.copy_insert(
                 table, columns, rows, schema=schema, returning_pk=returning_pk
             )
         backend = self._backend or self._not_connected()
-        if self._single_writer:
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None:
+            self._refuse_foreign_writer()
         aw = self._copy_insert(backend, table, columns, rows, schema, returning_pk)
         threshold = self.settings.slow_query_threshold
         if querylog.wanted(threshold):
@@ -381,17 +408,15 @@ class AsyncDatabase:
         returning_pk: str | None,
     ) -> list[Any]:
         async with backend.connection(write=True) as conn:
-            copy = getattr(conn, "copy_insert", None)
-            if copy is None:
+            if not can_copy(conn):
                 raise OperationalError("this database's backend has no COPY")
-            result: list[Any] = await copy(
+            return await conn.copy_insert(
                 table, columns, rows, schema=schema, returning_pk=returning_pk
             )
-            return result
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         tx = current_transaction_of(self)
         if tx is not None:
             chunks = tx.stream(sql, params, chunk_size=chunk_size)
@@ -399,18 +424,18 @@ class AsyncDatabase:
                 async for chunk in chunks:
                     yield chunk
             finally:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await chunks.aclose()
             return
         backend = self._backend or self._not_connected()
         if self._writer_reads:
-            self._refuse_foreign_writer(backend)
+            self._refuse_foreign_writer()
         async with backend.connection(write=False) as conn:
             chunks = conn.stream(sql, params, chunk_size=chunk_size)
             try:
                 async for chunk in chunks:
                     yield chunk
             finally:
-                await chunks.aclose()  # type: ignore[attr-defined]
+                await chunks.aclose()
 
     # -- transactions ------------------------------------------------------------
 
@@ -418,8 +443,8 @@ class AsyncDatabase:
         self, *, isolation: str | None, read_only: bool, deadline: float | None
     ) -> Transaction:
         backend = self._backend or self._not_connected()
-        if self._single_writer and (not read_only or self._writer_reads):
-            self._refuse_foreign_writer(backend)
+        if self._single_writer is not None and (not read_only or self._writer_reads):
+            self._refuse_foreign_writer()
         lease = backend.connection(write=not read_only)
         try:
             if deadline is None:

@@ -18,16 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from oxyde.backends.base import Backend, Row, StatementBackend
+from oxyde.backends.base import Backend, Row, runs_statements
 from oxyde.db import querylog
 from oxyde.db.replicas import HEALTHY, ReplicaState, close_all, monitor
 from oxyde.exceptions import OperationalError, OxydeError
 
 if TYPE_CHECKING:
+    from oxyde.backends.capabilities import Capabilities
     from oxyde.db.database import AsyncDatabase
     from oxyde.db.transaction import Atomic
     from oxyde.sql.dialects.base import Dialect
@@ -310,6 +318,14 @@ class RoutedExecutor:
     def dialect(self) -> Dialect:
         return self._database.dialect
 
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._database.capabilities
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._database.in_transaction
+
     def _write(self, sql: str) -> None:
         routing = self._routing
         if routing.router is not None:
@@ -343,9 +359,8 @@ class RoutedExecutor:
             target.queries += 1
             target.in_use += 1
             try:
-                if getattr(backend, "runs_statements", False):
-                    sb: StatementBackend = backend  # type: ignore[assignment]
-                    return await sb.fetch(sql, params)
+                if runs_statements(backend):
+                    return await backend.fetch(sql, params)
                 async with backend.connection(write=False) as conn:
                     return await conn.fetch(sql, params)
             except OperationalError as exc:
@@ -406,10 +421,6 @@ class RoutedExecutor:
         # primary.
         return self._database.atomic_block()
 
-    @property
-    def can_copy(self) -> bool:
-        return self._database.can_copy
-
     async def copy_insert(
         self,
         table: str,
@@ -429,7 +440,7 @@ class RoutedExecutor:
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         routing = self._routing
         target = routing.read_target(self._route, sql)
         tried: list[ReplicaState] = []
@@ -447,7 +458,7 @@ class RoutedExecutor:
                                 started = True
                                 yield chunk
                         finally:
-                            await chunks.aclose()  # type: ignore[attr-defined]
+                            await chunks.aclose()
                     return
                 except OperationalError as exc:
                     if started:
@@ -464,12 +475,12 @@ class RoutedExecutor:
             async for chunk in chunks:
                 yield chunk
         finally:
-            await chunks.aclose()  # type: ignore[attr-defined]
+            await chunks.aclose()
 
 
 async def _fetch(backend: Backend, sql: str, params: Sequence[Any]) -> list[Row]:
-    if getattr(backend, "runs_statements", False):
-        return await backend.fetch(sql, params)  # type: ignore[attr-defined,no-any-return]
+    if runs_statements(backend):
+        return await backend.fetch(sql, params)
     async with backend.connection(write=False) as conn:
         return await conn.fetch(sql, params)
 
@@ -477,8 +488,7 @@ async def _fetch(backend: Backend, sql: str, params: Sequence[Any]) -> list[Row]
 async def _fetch_described(
     backend: Backend, sql: str, params: Sequence[Any]
 ) -> tuple[list[str], list[Row]]:
-    if getattr(backend, "runs_statements", False):
-        sb: StatementBackend = backend  # type: ignore[assignment]
-        return await sb.fetch_described(sql, params)
+    if runs_statements(backend):
+        return await backend.fetch_described(sql, params)
     async with backend.connection(write=False) as conn:
         return await conn.fetch_described(sql, params)

@@ -6,18 +6,17 @@ for the tables, and the separate foreign-key statements (where a dialect adds th
 ``ALTER TABLE``) only for tables this call created. Which tables exist is probed with
 a ``SELECT`` that returns no rows, which every backend understands. For foreign keys
 that would block a drop (reference cycles), dialects that cascade drop with
-``CASCADE``; a backend connection may offer ``foreign_keys_disabled()``, an async
-context manager that suspends enforcement on that connection, and it is used when
-present.
+``CASCADE``; where the connection announces ``capabilities.foreign_key_suspension``
+(SQLite), enforcement is suspended on it for the drops.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from oxyde.backends.base import Executor
+from oxyde.backends.base import Connection, Executor, can_suspend_foreign_keys
 from oxyde.db.transaction import Transaction, current_transaction_of
 from oxyde.exceptions import OxydeError
 
@@ -58,9 +57,10 @@ async def drop_tables(
     metas = list(reversed(_ordered(_metas(models))))
     dialect = db.dialect
     async with _session(db) as (ex, conn):
-        suspend = getattr(conn, "foreign_keys_disabled", None) if conn is not None else None
-        guard = cast(
-            "AbstractAsyncContextManager[Any]", suspend() if suspend is not None else _nothing()
+        guard: AbstractAsyncContextManager[None] = (
+            conn.foreign_keys_disabled()
+            if conn is not None and can_suspend_foreign_keys(conn)
+            else _nothing()
         )
         async with guard:
             for meta in metas:
@@ -84,7 +84,7 @@ async def _database(database: AsyncDatabase | str | None) -> AsyncDatabase:
 
 
 @asynccontextmanager
-async def _session(db: AsyncDatabase) -> AsyncIterator[tuple[Executor, Any]]:
+async def _session(db: AsyncDatabase) -> AsyncIterator[tuple[Executor, Connection | None]]:
     """The calling task's transaction, else one borrowed write connection."""
     tx = current_transaction_of(db)
     if tx is not None:

@@ -25,13 +25,20 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from contextvars import ContextVar, Token
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, ParamSpec, Self, TypeVar, overload
 
-from oxyde.backends.base import Connection, Row
+from oxyde.backends.base import Connection, Row, can_copy
 from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
 from oxyde.backends.shielding import shielded
 from oxyde.db import querylog
@@ -40,6 +47,7 @@ from oxyde.exceptions import OperationalError, OxydeError, TransactionTimeoutErr
 if TYPE_CHECKING:
     from contextlib import AbstractAsyncContextManager
 
+    from oxyde.backends.capabilities import Capabilities
     from oxyde.db.database import AsyncDatabase
     from oxyde.sql.dialects.base import Dialect
 
@@ -233,6 +241,14 @@ class Transaction:
         return self.connection.dialect
 
     @property
+    def capabilities(self) -> Capabilities:
+        return self.connection.capabilities
+
+    @property
+    def in_transaction(self) -> bool:
+        return True
+
+    @property
     def is_open(self) -> bool:
         return self.state == _OPEN
 
@@ -356,10 +372,6 @@ class Transaction:
         """A savepoint block in this transaction (whichever task asks)."""
         return Atomic(_transaction=self)
 
-    @property
-    def can_copy(self) -> bool:
-        return callable(getattr(self.connection, "copy_insert", None))
-
     async def copy_insert(
         self,
         table: str,
@@ -369,12 +381,14 @@ class Transaction:
         schema: str | None = None,
         returning_pk: str | None = None,
     ) -> list[Any]:
-        """COPY on the pinned connection (``AsyncDatabase.copy_insert``)."""
-        copy = getattr(self.connection, "copy_insert", None)
-        if copy is None:
+        """``CopyExecutor.copy_insert`` on the pinned connection."""
+        conn = self.connection
+        if not can_copy(conn):
             raise OperationalError("this database's backend has no COPY")
         result: list[Any] = await self._call(
-            lambda: copy(table, columns, rows, schema=schema, returning_pk=returning_pk),
+            lambda: conn.copy_insert(
+                table, columns, rows, schema=schema, returning_pk=returning_pk
+            ),
             "copy",
             f"COPY {table}",
             None,
@@ -383,7 +397,7 @@ class Transaction:
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         self.check()
         chunks = self.connection.stream(sql, params, chunk_size=chunk_size)
         state = _OpenStream()
@@ -398,9 +412,7 @@ class Transaction:
         finally:
             state.closing = True
             try:
-                closer = getattr(chunks, "aclose", None)
-                if closer is not None:
-                    await shielded(closer())
+                await shielded(chunks.aclose())
             finally:
                 self._streams.discard(state)
                 state.closed.set()
@@ -731,6 +743,14 @@ class Atomic:
     def dialect(self) -> Dialect:
         return self.transaction.dialect
 
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.transaction.capabilities
+
+    @property
+    def in_transaction(self) -> bool:
+        return True
+
     async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
         return await self.transaction.fetch(sql, params, write=write)
 
@@ -748,10 +768,6 @@ class Atomic:
     def atomic_block(self) -> Atomic:
         return self.transaction.atomic_block()
 
-    @property
-    def can_copy(self) -> bool:
-        return self.transaction.can_copy
-
     async def copy_insert(
         self,
         table: str,
@@ -767,7 +783,7 @@ class Atomic:
 
     def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         return self.transaction.stream(sql, params, chunk_size=chunk_size)
 
 

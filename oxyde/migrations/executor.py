@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol
 
-from oxyde.backends.base import Connection
+from oxyde.backends.base import Connection, can_suspend_foreign_keys
 from oxyde.exceptions import OxydeError
 from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.errors import MigrationError
@@ -221,10 +221,10 @@ async def _nothing() -> AsyncIterator[None]:
     yield
 
 
-def _foreign_keys_off(conn: Connection, ddl: AlterDdl) -> AbstractAsyncContextManager[Any]:
-    suspend = getattr(conn, "foreign_keys_disabled", None)
-    if ddl.suspend_foreign_keys and suspend is not None:
-        return cast("AbstractAsyncContextManager[Any]", suspend())
+def _foreign_keys_off(conn: Connection, ddl: AlterDdl) -> AbstractAsyncContextManager[None]:
+    """The DDL wants enforcement off (SQLite's table rebuilds) and the connection can."""
+    if ddl.suspend_foreign_keys and can_suspend_foreign_keys(conn):
+        return conn.foreign_keys_disabled()
     return _nothing()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
-from oxyde.db.transaction import Atomic, Transaction
+from oxyde.backends.base import can_copy
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
 from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
@@ -172,7 +172,7 @@ async def bulk_insert(
             group[1].append(instance)
     batches: list[tuple[list[Column], list[Any]]] = []
     copies: list[tuple[list[Column], list[Any]]] = []
-    copy = _can_copy(ex)
+    copy = ex.capabilities.copy
     for cols, members in groups.values():
         if copy and len(members) >= COPY_THRESHOLD and _copyable(meta, cols):
             copies.append((cols, members))
@@ -203,18 +203,7 @@ def in_transaction(ex: Executor) -> bool:
     savepoint of its own on every path (one statement, COPY, batches), so that its
     failure undoes only itself: on PostgreSQL a failed statement would otherwise abort
     the caller's whole transaction, and the other backends follow the same rule."""
-    if isinstance(ex, (Transaction, Atomic)):
-        return True
-    return bool(getattr(ex, "in_transaction", False))
-
-
-def _can_copy(ex: Executor) -> bool:
-    """A database or transaction says whether COPY works; a backend connection has it
-    when it has ``copy_insert``."""
-    can = getattr(ex, "can_copy", None)
-    if can is not None:
-        return bool(can)
-    return callable(getattr(ex, "copy_insert", None))
+    return ex.in_transaction
 
 
 def _copyable(meta: ModelMeta, cols: list[Column]) -> bool:
@@ -228,6 +217,8 @@ def _copyable(meta: ModelMeta, cols: list[Column]) -> bool:
 async def _copy_batch(
     ex: Executor, meta: ModelMeta, cols: list[Column], members: list[Any]
 ) -> None:
+    if not can_copy(ex):  # only groups chosen for COPY come here
+        raise ManagerError(f"bulk_create() of {meta.model.__name__}: no COPY on this backend")
     adapters = ex.dialect.adapters
     adapt = [adapters.get(c.kind) for c in cols]
     names = [c.name for c in cols]
@@ -241,7 +232,7 @@ async def _copy_batch(
         rows.append(row)
     pk = meta.pk
     generated = pk is not None and pk not in cols
-    keys = await ex.copy_insert(  # type: ignore[attr-defined]
+    keys = await ex.copy_insert(
         meta.table_name,
         [c.column for c in cols],
         rows,

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import PrivateAttr
 
 from oxyde import Field, Model
+from oxyde.backends.capabilities import Capabilities, declare
 from oxyde.sql.dialects import get_dialect
 from oxyde.sql.dialects.base import Dialect
 
@@ -114,6 +115,27 @@ class Recorder:
     @property
     def dialect(self) -> Dialect:
         return self._dialect
+
+    @property
+    def capabilities(self) -> Capabilities:
+        # Nothing optional: every write goes through plain statements it can record.
+        return declare(
+            self._dialect,
+            copy=False,
+            runs_statements=False,
+            pipeline=False,
+            savepoints=False,
+            transactional_ddl=False,
+            server_side_cursor=False,
+            skip_locked=False,
+            nowait=False,
+            single_writer=False,
+            foreign_key_suspension=False,
+        )
+
+    @property
+    def in_transaction(self) -> bool:
+        return False
 
     async def fetch(
         self, sql: str, params: Sequence[Any], *, write: bool = False

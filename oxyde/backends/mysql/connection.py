@@ -17,7 +17,7 @@ import os
 import socket
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from oxyde.backends.commit_point import redeliver_cancellation
@@ -27,6 +27,7 @@ from oxyde.exceptions import ConnectionLostError, OperationalError
 from oxyde.sql.dialects.base import Dialect
 
 if TYPE_CHECKING:
+    from oxyde.backends.capabilities import Capabilities
     from oxyde.backends.mysql.pool import MySQLBackend
 
 T = TypeVar("T")
@@ -103,6 +104,10 @@ class MySQLConnection:
     @property
     def dialect(self) -> Dialect:
         return self._pool.dialect
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._pool.capabilities
 
     @property
     def in_transaction(self) -> bool:
@@ -276,7 +281,7 @@ class MySQLConnection:
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         session = self.session

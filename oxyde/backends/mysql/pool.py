@@ -40,7 +40,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import MySQLdb
 
+from oxyde.backends.capabilities import Capabilities
 from oxyde.backends.lease import Lease
+from oxyde.backends.mysql.capabilities import CAPABILITIES, server_capabilities
 from oxyde.backends.mysql.config import ConnectConfig, connect_config
 from oxyde.backends.mysql.connection import MySQLConnection, shutdown_socket
 from oxyde.backends.mysql.dialect import server_dialect
@@ -108,14 +110,12 @@ class _Opening:
 class MySQLBackend:
     """A pool of connections to one MySQL or MariaDB database.
 
-    It also runs single statements itself (``runs_statements``): ``AsyncDatabase``
+    It also runs single statements itself (``capabilities.runs_statements``): ``AsyncDatabase``
     sends a call made outside a transaction straight here, which runs it on an idle
     connection without a lease and its proxy around it (nobody else sees that
     connection, so there is no reference to cut off). Without an idle connection, or
     with ``test_before_acquire``, the call takes the lease path.
     """
-
-    runs_statements = True
 
     def __init__(
         self, url: DatabaseURL | str, settings: PoolSettings, *, name: str = "default"
@@ -133,6 +133,7 @@ class MySQLBackend:
         self._max_lifetime = settings.max_lifetime
         self._test_before_acquire = settings.test_before_acquire
         self._dialect: Dialect = MYSQL
+        self._capabilities: Capabilities = CAPABILITIES
         self._idle: deque[MySQLConnection] = deque()
         #: connections that exist or are being opened or closed (bounded by max)
         self._size = 0
@@ -156,6 +157,10 @@ class MySQLBackend:
     @property
     def dialect(self) -> Dialect:
         return self._dialect
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
 
     def stats(self) -> dict[str, int]:
         """Counts for monitoring: connections open (``size``), ``idle``, ``in_use``,
@@ -192,6 +197,7 @@ class MySQLBackend:
             step = int(rows[0][0]) if rows and rows[0][0] else 1
             self.server_info = conn.session.server_info
             self._dialect = server_dialect(self.server_info, step)
+            self._capabilities = server_capabilities(self._dialect, self.server_info)
             self._is_open = True
             self._checkin(conn)
             self._fill()

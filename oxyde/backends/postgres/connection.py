@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Any, Final
@@ -29,7 +29,9 @@ from psycopg.raw_cursor import AsyncRawServerCursor
 
 from oxyde import _slicing
 from oxyde.backends.base import Row
+from oxyde.backends.capabilities import Capabilities
 from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
+from oxyde.backends.postgres.capabilities import CAPABILITIES
 from oxyde.backends.postgres.direct import run_many, run_statement
 from oxyde.backends.postgres.errors import map_error
 from oxyde.backends.postgres.wire import (
@@ -107,6 +109,9 @@ class PostgresConnection:
         # their pipeline or transaction. psycopg already serialises single
         # statements; the lock is made on first use.
         self._lock: asyncio.Lock | None = None
+
+    #: what it can do; ``copy_insert`` is here (``oxyde.backends.base.CopyExecutor``)
+    capabilities: Final[Capabilities] = CAPABILITIES
 
     @property
     def dialect(self) -> Dialect:
@@ -247,7 +252,7 @@ class PostgresConnection:
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         """Rows in chunks from a named server-side cursor (``DECLARE``/``FETCH``).
 
         A cursor lives in a transaction: outside one, the stream opens its own and ends
@@ -294,14 +299,7 @@ class PostgresConnection:
         schema: str | None = None,
         returning_pk: str | None = None,
     ) -> list[Any]:
-        """Insert ``rows`` with ``COPY ... FROM STDIN``, all-or-nothing; return new keys.
-
-        ``rows`` hold the values of ``columns`` in order, adapted by this dialect's
-        adapters as for an INSERT. With ``returning_pk`` (the database column of a
-        sequence-backed primary key that is *not* in ``columns``), the keys are drawn
-        from its sequence first, written with the rows and returned in row order;
-        without it the result is empty. Outside a transaction the COPY runs in its own.
-        """
+        """``oxyde.backends.base.CopyExecutor.copy_insert``."""
         if not rows:
             return []
         async with self._compound():

@@ -48,9 +48,11 @@ from psycopg.raw_cursor import AsyncRawCursor
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from oxyde.backends.base import Row
+from oxyde.backends.capabilities import Capabilities
 from oxyde.backends.lease import Lease
 from oxyde.backends.postgres import cancel
 from oxyde.backends.postgres.batching import StatementBatcher
+from oxyde.backends.postgres.capabilities import CAPABILITIES
 from oxyde.backends.postgres.connection import PostgresConnection
 from oxyde.backends.postgres.errors import pool_timeout_error
 from oxyde.backends.postgres.types import psycopg_dialect
@@ -115,10 +117,10 @@ class _PooledConnection(AsyncConnection[Row]):
 class PostgresBackend:
     """A pool of PostgreSQL connections for one database (``oxyde.backends.base.Backend``)."""
 
-    #: its connections offer ``copy_insert`` (COPY ... FROM STDIN)
-    supports_copy = True
-    #: runs single statements itself, batched (``oxyde.backends.base.StatementBackend``)
-    runs_statements = True
+    #: what it can do (``oxyde.backends.capabilities``): among others its connections
+    #: offer ``copy_insert``, and it runs single statements itself, batched
+    #: (``oxyde.backends.base.StatementBackend``)
+    capabilities: Final[Capabilities] = CAPABILITIES
 
     def __init__(self, url: DatabaseURL, settings: PoolSettings, *, name: str = "default") -> None:
         self._url = url

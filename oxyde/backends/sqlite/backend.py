@@ -33,14 +33,16 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from oxyde.backends.lease import Lease
+from oxyde.backends.capabilities import Capabilities
+from oxyde.backends.lease import Lease, LeasedConnection
 from oxyde.backends.sqlite import onloop
+from oxyde.backends.sqlite.capabilities import CAPABILITIES
 from oxyde.backends.sqlite.connection import ConnectOptions, SQLiteConnection, pause
 from oxyde.backends.sqlite.pool import ConnectionPool
 from oxyde.exceptions import OperationalError
 
 if TYPE_CHECKING:
-    from oxyde.backends.base import Row
+    from oxyde.backends.base import Connection, Row
     from oxyde.backends.settings import PoolSettings
     from oxyde.backends.url import DatabaseURL
     from oxyde.sql.dialects.base import Dialect
@@ -95,16 +97,16 @@ def _url_pragmas(url: DatabaseURL) -> dict[str, str]:
 class SQLiteBackend:
     """The ``Backend`` for ``sqlite://`` URLs.
 
-    It also runs single statements itself (``runs_statements``): ``AsyncDatabase``
+    It also runs single statements itself (``capabilities.runs_statements``): ``AsyncDatabase``
     sends a call made outside a transaction straight here, which takes an idle
     connection without the lease's async context manager around it. Most such calls
     then complete on the event loop without awaiting anything (``onloop.py``).
     """
 
-    runs_statements = True
-    #: every write goes through one connection: ``AsyncDatabase`` refuses a write that
-    #: would wait for a transaction another task holds open on it (``uses_writer``)
-    single_writer = True
+    #: what it can do (``oxyde.backends.capabilities``): among others every write goes
+    #: through one connection, so ``AsyncDatabase`` refuses a write that would wait for a
+    #: transaction another task holds open on it (``uses_writer``, ``holds_writer``)
+    capabilities: Final[Capabilities] = CAPABILITIES
 
     def __init__(self, url: DatabaseURL, settings: PoolSettings, *, name: str = "default") -> None:
         from oxyde.sql.dialects import get_dialect
@@ -245,9 +247,11 @@ class SQLiteBackend:
         readers (an in-memory database)."""
         return write or self._readers is None
 
-    def holds_writer(self, conn: object) -> bool:
+    def holds_writer(self, conn: Connection) -> bool:
         """Whether ``conn`` (a lent connection) is the writer."""
-        return getattr(conn, "role", None) == "writer"
+        if isinstance(conn, LeasedConnection):
+            conn = conn.leased
+        return isinstance(conn, SQLiteConnection) and conn.role == "writer"
 
     def stats(self) -> dict[str, int]:
         """Counts over the writer and the readers: ``size`` (open), ``idle``,

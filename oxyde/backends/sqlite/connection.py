@@ -30,16 +30,18 @@ import os
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import apsw
 
 from oxyde.backends.base import Executor, Row
+from oxyde.backends.capabilities import Capabilities
 from oxyde.backends.commit_point import redeliver_cancellation
 from oxyde.backends.shielding import shielded
 from oxyde.backends.sqlite import arith, functions, onloop
+from oxyde.backends.sqlite.capabilities import CAPABILITIES
 from oxyde.backends.sqlite.errors import map_error
 from oxyde.backends.sqlite.onloop import LOOP_BUDGET, LOOP_CHECK_STEPS, StatementInfo, classify
 from oxyde.backends.sqlite.worker import IDLE, Job, Worker
@@ -389,6 +391,10 @@ class SQLiteConnection:
 
     # -- Executor ----------------------------------------------------------------
 
+    #: what it can do; ``foreign_keys_disabled`` is here
+    #: (``oxyde.backends.base.ForeignKeySuspension``)
+    capabilities: Final[Capabilities] = CAPABILITIES
+
     @property
     def dialect(self) -> Dialect:
         return self._options.dialect
@@ -624,7 +630,7 @@ class SQLiteConnection:
 
     async def stream(
         self, sql: str, params: Sequence[Any], *, chunk_size: int
-    ) -> AsyncIterator[list[Row]]:
+    ) -> AsyncGenerator[list[Row], None]:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         # The cursor only ever lives (and dies) on the worker thread.
@@ -806,9 +812,7 @@ class SQLiteConnection:
 
     @asynccontextmanager
     async def foreign_keys_disabled(self) -> AsyncIterator[None]:
-        """Suspend foreign-key enforcement on this connection (``drop_tables`` uses it
-        for tables that reference each other). SQLite ignores the switch inside a
-        transaction, so there it changes nothing."""
+        """``oxyde.backends.base.ForeignKeySuspension.foreign_keys_disabled``."""
         rows = await self.fetch("PRAGMA foreign_keys", ())
         enabled = bool(rows and rows[0][0])
         if enabled and not self._in_tx:
