@@ -15,6 +15,8 @@ from typing import Any
 from oxyde.advice import indexcheck, scopes
 from oxyde.advice.findings import Finding, call_site, logger
 from oxyde.meta.metadata import Column, ModelMeta
+from oxyde.meta.registry import get_meta, registered_tables
+from oxyde.sql.compiler import compile_statement
 
 __all__ = ["created", "loaded", "read", "saving"]
 
@@ -76,8 +78,6 @@ def _relation_keys(meta: ModelMeta, where: Node, memo: int) -> list[tuple[Column
 
 
 def _n_plus_one_advice(meta: ModelMeta, column: Column) -> str:
-    from oxyde.meta.registry import get_meta, registered_tables
-
     model = meta.model.__name__
     if column.fk is not None:
         fk = column.fk
@@ -127,8 +127,6 @@ def read(
 
 
 def _shape(node: Node, ex: Any) -> str:
-    from oxyde.sql.compiler import compile_statement
-
     try:
         return compile_statement(node, ex.dialect).sql
     except Exception:

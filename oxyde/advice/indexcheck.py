@@ -15,7 +15,12 @@ from typing import Any
 
 from oxyde.advice import scopes
 from oxyde.advice.findings import Finding, call_site, logger
+from oxyde.db.database import AsyncDatabase
+from oxyde.db.transaction import Transaction
 from oxyde.meta.metadata import ModelMeta
+from oxyde.sql.compiler import render
+from oxyde.sql.dialects.explain import explain_sql, full_scans
+from oxyde.sql.dialects.introspect import index_columns, index_columns_sql
 
 __all__ = ["database_of", "leading_columns", "reset", "sample"]
 
@@ -35,9 +40,6 @@ def reset() -> None:
 
 def database_of(ex: Any) -> Any:
     """The ``AsyncDatabase`` behind an executor (itself, or a transaction's)."""
-    from oxyde.db.database import AsyncDatabase
-    from oxyde.db.transaction import Transaction
-
     if isinstance(ex, AsyncDatabase):
         return ex
     if isinstance(ex, Transaction):
@@ -98,8 +100,6 @@ def sample(
 
 async def leading_columns(database: Any, meta: ModelMeta) -> dict[str, tuple[str, ...]]:
     """``{index name: columns}`` of the indexes ``meta``'s table has in the database."""
-    from oxyde.sql.dialects.introspect import index_columns, index_columns_sql
-
     sql, params = index_columns_sql(database.dialect, meta.table_name, meta.schema)
     return index_columns(await database.fetch(sql, params))
 
@@ -116,8 +116,6 @@ def first_rows(meta: ModelMeta) -> Node:
 
 async def bounded_count(database: Any, meta: ModelMeta, at_most: int) -> int:
     """``min(rows in the table, at_most)``, without counting a big table to its end."""
-    from oxyde.sql.compiler import render
-
     inner = first_rows(meta)
     outer = (
         "select",
@@ -140,9 +138,9 @@ async def _check(
     columns: list[str],
     site: str,
 ) -> None:
+    # detect imports this module at its top (it hands shapes to sample()), so the way
+    # back to its report() is looked up here, once a check has something to say
     from oxyde.advice.detect import report
-    from oxyde.sql.compiler import render
-    from oxyde.sql.dialects.explain import explain_sql, full_scans
 
     try:
         dialect = database.dialect

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from oxyde.meta.metadata import Column, ModelMeta
+from oxyde.meta.registry import assert_no_pending_models, is_table_model, registered_tables
 
 __all__ = ["StubWriter", "render_module_stub", "write_stubs"]
 
@@ -431,8 +432,6 @@ def _stub_statement(node: ast.stmt) -> ast.stmt | None:
 
 
 def _table_models(module: ModuleType) -> dict[str, type[Any]]:
-    from oxyde.meta.registry import is_table_model
-
     return {
         name: value
         for name, value in vars(module).items()
@@ -447,8 +446,6 @@ def render_module_stub(module: ModuleType) -> str:
 
 def _defining_modules(modules: list[ModuleType]) -> list[ModuleType]:
     """``modules`` and their submodules that define table models, each once."""
-    from oxyde.meta.registry import registered_tables
-
     names = [m.__name__ for m in modules]
     found = {m.__name__: m for m in modules}
     for model in registered_tables().values():
@@ -464,8 +461,6 @@ def _defining_modules(modules: list[ModuleType]) -> list[ModuleType]:
 def write_stubs(modules: Iterable[str | ModuleType]) -> list[Path]:
     """Write ``<module>.pyi`` next to each of ``modules`` (and their submodules) that
     defines table models; returns the files written."""
-    from oxyde.meta.registry import assert_no_pending_models
-
     imported = [importlib.import_module(m) if isinstance(m, str) else m for m in modules]
     assert_no_pending_models()
     written: list[Path] = []

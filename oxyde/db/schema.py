@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from oxyde.backends.base import Connection, Executor, can_suspend_foreign_keys
 from oxyde.db.transaction import Transaction, current_transaction_of
 from oxyde.exceptions import OxydeError
+from oxyde.meta.registry import get_meta, registered_tables
+from oxyde.sql.ddl import create_table_statements, drop_table_statements, foreign_key_statements
 
 if TYPE_CHECKING:
     from oxyde.db.database import AsyncDatabase
@@ -31,8 +33,6 @@ async def create_tables(
     database: AsyncDatabase | str | None = None, *, models: Iterable[type[Any]] | None = None
 ) -> None:
     """Create the tables of every registered table model (or of ``models``)."""
-    from oxyde.sql.ddl import create_table_statements, foreign_key_statements
-
     db = await _database(database)
     metas = _ordered(_metas(models))
     dialect = db.dialect
@@ -51,8 +51,6 @@ async def drop_tables(
 ) -> None:
     """Drop the tables of every registered table model (or of ``models``), children
     first; tables that do not exist are skipped."""
-    from oxyde.sql.ddl import drop_table_statements
-
     db = await _database(database)
     metas = list(reversed(_ordered(_metas(models))))
     dialect = db.dialect
@@ -95,8 +93,6 @@ async def _session(db: AsyncDatabase) -> AsyncIterator[tuple[Executor, Connectio
 
 
 def _metas(models: Iterable[type[Any]] | None) -> list[ModelMeta]:
-    from oxyde.meta.registry import get_meta, registered_tables
-
     classes = list(registered_tables().values()) if models is None else list(models)
     # Models sharing a table (a variant per database) make it once: the last one
     # registered describes it, as in the migrations' snapshot.
@@ -109,8 +105,6 @@ def _metas(models: Iterable[type[Any]] | None) -> list[ModelMeta]:
 
 def _ordered(metas: list[ModelMeta]) -> list[ModelMeta]:
     """Parents before children; reference cycles keep registration order."""
-    from oxyde.meta.registry import get_meta
-
     by_model = {meta.model: meta for meta in metas}
     done: list[ModelMeta] = []
     seen: set[int] = set()

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from oxyde.meta.metadata import Column, ModelMeta
+from oxyde.meta.registry import get_meta, registered_tables
 from oxyde.migrations.state import (
     CheckState,
     ColumnState,
@@ -35,8 +36,6 @@ _LITERAL_DEFAULTS = (bool, int, float, str, bytes, Decimal, UUID, date, time, ti
 
 def snapshot_models(models: Iterable[type[Any]] | None = None) -> SchemaState:
     """The schema of ``models`` (default: every registered table model)."""
-    from oxyde.meta.registry import get_meta, registered_tables
-
     classes = list(registered_tables().values()) if models is None else list(models)
     state = SchemaState()
     for model in classes:
