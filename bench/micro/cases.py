@@ -113,6 +113,25 @@ def _load_case(model: type[Model], n: int) -> Callable[[], Callable[[], Any]]:
     return make
 
 
+def _msgpack_case(model: type[Model], n: int, dialect: str) -> Callable[[], Callable[[], Any]]:
+    # What ``all(mode="msgpack")`` runs once the rows are in (``queries.query._shape``):
+    # the result's converters for the dialect, one dict per row, msgpack's encoder.
+    def make() -> Callable[[], Any]:
+        from oxyde import _impl, _protocol
+        from oxyde.queries.annotations import result_converter
+        from oxyde.sql.dialects import get_dialect
+
+        meta = model._db_meta
+        names = tuple(meta.columns)
+        convs = tuple(result_converter(c, get_dialect(dialect)) for c in meta.columns.values())
+        rows = _rows(model, n)
+        load_dicts = _impl.rowload.load_dicts
+        pack_rows = _protocol.pack_rows
+        return lambda: pack_rows(load_dicts(names, convs, rows))
+
+    return make
+
+
 def _validate_case(model: type[Model], n: int) -> Callable[[], Callable[[], Any]]:
     def make() -> Callable[[], Any]:
         columns = tuple(model._db_meta.columns)
@@ -239,4 +258,16 @@ def all_cases() -> list[Case]:
                     _validate_case(model, n),
                 )
             )
+    cases.extend(
+        Case(
+            f"msgpack.{dialect}.{n}",
+            "rows",
+            "impl",
+            n,
+            f'all(mode="msgpack") encoding, 10 fields, {dialect} converters',
+            _msgpack_case(Wide, n, dialect),
+        )
+        for dialect in ("postgres", "sqlite")
+        for n in (1, 100, 10_000)
+    )
     return cases
