@@ -3,8 +3,8 @@
 ``resolve_executor`` applies the rule every terminal follows: an explicit ``client=``,
 else the current task's open transaction for the alias, else the registered database
 (or, when it has replicas, the executor that routes between them and the primary).
-``fetch``/``execute`` compile the IR for the executor's dialect (a cache hit costs one
-dict lookup), bind the values and call the executor.
+``fetch``/``execute`` render the IR for the executor's dialect (``sql.compiler.render``:
+compiled, or a cache hit costing one dict lookup, then bound) and call the executor.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from oxyde import _impl
 from oxyde.backends.base import Executor, Row
 from oxyde.db.registry import lookup
 from oxyde.db.transaction import get_active_transaction
 from oxyde.exceptions import ManagerError
-from oxyde.sql.compiler import compile_statement
-from oxyde.sql.dialects.base import Dialect
+from oxyde.sql.compiler import render
 
 Node = tuple[Any, ...]
 
@@ -45,11 +43,6 @@ def resolve_executor(using: str | None, client: Any, route: object = None) -> Ex
     return routing.executor(route)
 
 
-def prepare(ir: Node, values: Sequence[Any], dialect: Dialect) -> tuple[str, list[Any]]:
-    compiled = compile_statement(ir, dialect)
-    return compiled.sql, _impl.sqlbuild.bind(compiled.plan, values, dialect.adapters)
-
-
 # Plain functions returning the executor's coroutine, not coroutines themselves: one
 # coroutine frame less on every statement (``await fetch(...)`` reads the same).
 
@@ -57,10 +50,10 @@ def prepare(ir: Node, values: Sequence[Any], dialect: Dialect) -> tuple[str, lis
 def fetch(
     ex: Executor, ir: Node, values: Sequence[Any], *, write: bool = False
 ) -> Coroutine[Any, Any, list[Row]]:
-    sql, params = prepare(ir, values, ex.dialect)
+    sql, params = render(ir, values, ex.dialect)
     return ex.fetch(sql, params, write=write)
 
 
 def execute(ex: Executor, ir: Node, values: Sequence[Any]) -> Coroutine[Any, Any, int]:
-    sql, params = prepare(ir, values, ex.dialect)
+    sql, params = render(ir, values, ex.dialect)
     return ex.execute(sql, params)

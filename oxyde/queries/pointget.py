@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from oxyde.advice import detect as _advice
 from oxyde.advice import switch as _advice_switch
-from oxyde.exceptions import MultipleObjectsReturned, NotFoundError
 from oxyde.queries import executor as _ex
 from oxyde.queries import lookupmemo
-from oxyde.queries.query import Query
+from oxyde.queries.query import Query, only_row
 from oxyde.queries.rowplan import load_models
+from oxyde.sql.compiler import render
 
 if TYPE_CHECKING:
     from oxyde.meta.metadata import ModelMeta
@@ -48,15 +48,11 @@ async def get(model: Any, using: str | None, client: Any, lookups: dict[str, Any
         return await Query(model).get(using=using, client=client, **lookups)
     ex = _ex.resolve_executor(using, client, model)
     dialect = ex.dialect
-    sql, params = _ex.prepare(node, (*values, 2), dialect)
+    sql, params = render(node, (*values, 2), dialect)
     rows = await ex.fetch(sql, params)
     if _advice_switch.on:
         _advice.read(meta, node, (*values, 2), len(rows), ex, True)
-    if not rows:
-        raise NotFoundError(f"{model.__name__} matching query does not exist")
-    if len(rows) > 1:
-        raise MultipleObjectsReturned(f"get() returned more than one {model.__name__}")
-    instance = load_models(meta, dialect, rows)[0]
+    instance = load_models(meta, dialect, [only_row(model, rows)])[0]
     if _advice_switch.on:
         _advice.loaded(meta, instance)
     return instance

@@ -46,7 +46,7 @@ from oxyde.queries.resolve import (
     null_guarded,
 )
 from oxyde.queries.rowplan import column_converter, kind_converter, load_models
-from oxyde.sql.compiler import compile_statement
+from oxyde.sql.compiler import compile_statement, render
 from oxyde.sql.dialects import get_dialect
 from oxyde.sql.dialects.base import Dialect
 from oxyde.sql.dialects.explain import explain_sql, read_plan
@@ -575,22 +575,17 @@ class Query(Generic[M]):
         q = self.filter(**lookups) if lookups else self
         ex = _ex.resolve_executor(using, client, self)
         if q._empty:
-            raise NotFoundError(f"{self._meta.model.__name__} matching query does not exist")
+            raise not_found(self._meta.model)
         # LIMIT 2 as one more value, on a copy this call owns (filter() has made one)
         if q is self:
             q = q._clone()
         two: Node = ("p", "int", len(q._values))
         q._values = (*q._values, 2)
         rows = await q._fetch_all(ex, None, limit=two)
-        if not rows:
-            raise NotFoundError(f"{self._meta.model.__name__} matching query does not exist")
-        if len(rows) > 1:
-            raise MultipleObjectsReturned(
-                f"get() returned more than one {self._meta.model.__name__}"
-            )
+        instance = only_row(self._meta.model, rows)
         if _advice_switch.on:
-            _advice.loaded(self._meta, rows[0])
-        return rows[0]  # type: ignore[no-any-return]
+            _advice.loaded(self._meta, instance)
+        return instance  # type: ignore[no-any-return]
 
     async def get_or_none(
         self, *, using: str | None = None, client: Any = None, **lookups: Any
@@ -760,7 +755,7 @@ class Query(Generic[M]):
             else tuple((n, None) for _, n, _ in self._fields)
         )
         node, values = self._select_ir(cols)
-        sql, params = _ex.prepare(node, values, ex.dialect)
+        sql, params = render(node, values, ex.dialect)
         names, rows = await ex.fetch_described(
             explain_sql(sql, ex.dialect, analyze=analyze, format=format), params
         )
@@ -783,7 +778,7 @@ class Query(Generic[M]):
         if fields is not None and self._mode == "models":
             cols += _annotated.output_columns(self)
         node, values = self._select_ir(cols)
-        sql, params = _ex.prepare(node, values, dialect)
+        sql, params = render(node, values, dialect)
         # closed here, not whenever the garbage collector gets to it: a stream left open
         # keeps its connection busy (a prefetch that failed mid-stream, a break)
         stream = ex.stream(sql, params, chunk_size=chunk_size)
@@ -1003,7 +998,7 @@ class Query(Generic[M]):
         """The SQL text and parameters this query would run on ``dialect``."""
         d = get_dialect(dialect)
         node, values = self._statement()
-        sql, params = _ex.prepare(node, values, d)
+        sql, params = render(node, values, d)
         if with_types:
             kinds: list[str] = []
             for idx, kind, mode in compile_statement(node, d).plan:
@@ -1144,6 +1139,20 @@ def _as_instance(model: Any, obj: Any) -> Any:
     raise TypeError(
         f"bulk_create() takes {model.__name__} instances or dicts, got {type(obj).__name__}"
     )
+
+
+def not_found(model: type[Any]) -> NotFoundError:
+    return NotFoundError(f"{model.__name__} matching query does not exist")
+
+
+def only_row(model: type[Any], rows: list[Any]) -> Any:
+    """The one row ``get()`` found (fetched with LIMIT 2): ``NotFoundError`` when there is
+    none, ``MultipleObjectsReturned`` when there are more."""
+    if not rows:
+        raise not_found(model)
+    if len(rows) > 1:
+        raise MultipleObjectsReturned(f"get() returned more than one {model.__name__}")
+    return rows[0]
 
 
 def _shaper(
