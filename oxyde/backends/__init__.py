@@ -35,12 +35,13 @@ class _Entry(NamedTuple):
     cls: str
     #: top-level name of the driver package the module imports
     driver: str
-    #: the ``pip install 'oxyde-cy[extra]'`` that provides it
-    extra: str
+    #: what provides the driver: an extra (``pip install 'oxyde-cy[extra]'``), or None for
+    #: a driver oxyde always installs (a missing one means a broken installation)
+    extra: str | None
 
 
 BACKENDS: dict[str, _Entry] = {
-    "sqlite": _Entry("oxyde.backends.sqlite", "SQLiteBackend", "apsw", "sqlite"),
+    "sqlite": _Entry("oxyde.backends.sqlite", "SQLiteBackend", "apsw", None),
     "postgres": _Entry("oxyde.backends.postgres", "PostgresBackend", "psycopg", "postgres"),
     "mysql": _Entry("oxyde.backends.mysql", "MySQLBackend", "MySQLdb", "mysql"),
 }
@@ -59,9 +60,13 @@ def backend_class(name: str) -> BackendFactory:
     except ModuleNotFoundError as exc:
         missing = (exc.name or "").partition(".")[0]
         if missing == entry.driver.partition(".")[0]:
+            install = (
+                f"pip install {entry.driver}"
+                if entry.extra is None
+                else f"pip install 'oxyde-cy[{entry.extra}]'"
+            )
             raise ImportError(
-                f"the {key} backend needs the {entry.driver!r} driver: "
-                f"pip install 'oxyde-cy[{entry.extra}]'"
+                f"the {key} backend needs the {entry.driver!r} driver: {install}"
             ) from exc
         if exc.name == entry.module:
             raise ImportError(f"the {key} backend is not available in this build") from exc

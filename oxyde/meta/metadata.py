@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Lookup names allowed per value kind; see ``oxyde/queries/lookups.py``.
+#: Lookup names allowed per value kind (``meta/types.py`` gives each column its list;
+#: ``queries/resolve.py`` checks a lookup against it and builds its condition).
 COMMON_LOOKUPS = ("exact", "in", "isnull", "ne")
 ORDERED_LOOKUPS = ("gt", "gte", "lt", "lte", "range", "between")
 STRING_LOOKUPS = (

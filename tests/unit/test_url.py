@@ -127,3 +127,31 @@ def test_missing_driver_names_the_extra_to_install() -> None:
         "        raise AssertionError(name)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_missing_sqlite_driver_names_the_package() -> None:
+    # apsw is a dependency of oxyde itself: there is no extra to name
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['apsw'] = None\n"
+        "from oxyde.backends import backend_class\n"
+        "try:\n"
+        "    backend_class('sqlite')\n"
+        "except ImportError as exc:\n"
+        '    assert str(exc).endswith("driver: pip install apsw"), exc\n'
+        "else:\n"
+        "    raise AssertionError('sqlite')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_extra_a_message_names_exists() -> None:
+    from importlib.metadata import metadata
+
+    from oxyde.backends import BACKENDS
+
+    extras = set(metadata("oxyde-cy").get_all("Provides-Extra") or ())
+    named = {entry.extra for entry in BACKENDS.values() if entry.extra is not None}
+    assert named <= extras, named - extras
