@@ -1,7 +1,12 @@
-"""``Model.objects``: every builder and terminal of ``Query``, started on the whole table."""
+"""``Model.objects``: every builder and terminal of ``Query``, started on the whole table.
+
+The forwarding is written out, not generated, so that type checkers see each method with
+its overloads and ``Query[M]`` results (tests/typing); tests/unit/test_manager_forwarding.py
+fails when a forwarder's signature drifts from ``Query``'s."""
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Generic, Literal, TypeVar, overload
 
@@ -290,7 +295,12 @@ class QueryManager(Generic[M]):
         )
 
     async def increment(
-        self, field: str, by: Any = 1, *, using: str | None = None, client: Any = None
+        self,
+        field: str,
+        by: int | float | decimal.Decimal = 1,
+        *,
+        using: str | None = None,
+        client: Any = None,
     ) -> int:
         return await Query(self.model).increment(field, by, using=using, client=client)
 
