@@ -89,9 +89,10 @@ async def run_slices(n: int, step: Callable[[int, int], Any]) -> None:
             start = stop
             if start < n:
                 elapsed = clock() - began
-                if elapsed > 0:
-                    size = int(size * SLICE_SECONDS / elapsed)
-                size = max(MIN_SLICE, min(MAX_SLICE, size))
+                # at most twice the last size: one slice that ran quickly by chance (a
+                # preempted clock, a cache-warm run) must not make the next one huge
+                grown = int(size * SLICE_SECONDS / elapsed) if elapsed > 0 else 2 * size
+                size = max(MIN_SLICE, min(MAX_SLICE, 2 * size, grown))
                 await asyncio.sleep(0)
     finally:
         _release_full_collections()
