@@ -98,13 +98,27 @@ async def run_slices(n: int, step: Callable[[int, int], Any]) -> None:
         _release_full_collections()
 
 
-async def map_slices(fn: Callable[[list[Any]], list[Any]], items: list[Any]) -> list[Any]:
+async def map_slices(
+    fn: Callable[[list[Any]], list[Any]], items: list[Any], *, consume: bool = False
+) -> list[Any]:
     """``fn(items)`` computed on consecutive slices of ``items`` and concatenated, with
     the loop let in between. ``fn`` must map each item to one result independently of
-    the others."""
+    the others. ``consume``: ``items`` is the caller's to give up, and each slice's
+    entries are set to None once done, so that what only they held (the driver's row
+    tuples) is freed a slice at a time rather than all at once afterwards."""
     if len(items) <= FIRST_SLICE:
         return fn(items)
     out: list[Any] = []
     extend = out.extend
-    await run_slices(len(items), lambda start, stop: extend(fn(items[start:stop])))
+
+    def step(start: int, stop: int) -> None:
+        extend(fn(items[start:stop]))
+        if consume:
+            items[start:stop] = _nones(stop - start)
+
+    await run_slices(len(items), step)
     return out
+
+
+def _nones(n: int) -> list[None]:
+    return [None] * n

@@ -221,8 +221,8 @@ def database_markdown(run: DatabaseRun, tests: list[str], chart: str | None) -> 
     )
     if any(cell.lags for cells in run.cells.values() for cell in cells.values()):
         lines += ["", *_lag_table(run, tests)]
-    if any(cell.lags_outside_gc for cells in run.cells.values() for cell in cells.values()):
-        lines += ["", *_lag_table(run, tests, outside_gc=True)]
+    if any(cell.cpu_holds for cells in run.cells.values() for cell in cells.values()):
+        lines += ["", *_lag_table(run, tests, cpu=True)]
     setup_errors = {n: i["setup_error"] for n, i in run.info.items() if "setup_error" in i}
     if notes or setup_errors:
         lines += ["", "Failures:", ""]
@@ -232,15 +232,16 @@ def database_markdown(run: DatabaseRun, tests: list[str], chart: str | None) -> 
     return "\n".join(lines)
 
 
-def _lag_table(run: DatabaseRun, tests: list[str], *, outside_gc: bool = False) -> list[str]:
+def _lag_table(run: DatabaseRun, tests: list[str], *, cpu: bool = False) -> list[str]:
     """Worst event-loop heartbeat lag per test and contender, over all rounds, in ms;
-    ``outside_gc``: less the time CPython's garbage collector ran within each lag."""
+    ``cpu``: the longest loop-thread CPU time between two beats, less the collector's."""
     names = run.contenders
     title = (
-        "The same lag less the time CPython's garbage collector ran within it (ms): what "
-        "the library's own work held the loop for, apart from full collections, which visit "
-        "every live object and grow with the heap, not with the work in progress:"
-        if outside_gc
+        "Longest CPU time the event loop's thread spent between two heartbeats, less the "
+        "garbage collector's (ms): what the code on the loop held it for, whatever else the "
+        "machine ran meanwhile, apart from CPython's full collections (they visit every live "
+        "object, so they grow with the heap, not with the work in progress):"
+        if cpu
         else "Worst event-loop lag seen by the heartbeat during the timed loops (ms, lower is "
         "better; a synchronous contender holds the loop for its whole timed loop):"
     )
@@ -254,7 +255,7 @@ def _lag_table(run: DatabaseRun, tests: list[str], *, outside_gc: bool = False) 
         row = [test]
         for name in names:
             cell = run.cells.get(test, {}).get(name)
-            lags = (cell.lags_outside_gc if outside_gc else cell.lags) if cell else []
+            lags = (cell.cpu_holds if cpu else cell.lags) if cell else []
             row.append(f"{max(lags) * 1000:.2f}" if lags else "-")
         lines.append("| " + " | ".join(row) + " |")
     return lines

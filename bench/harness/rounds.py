@@ -46,8 +46,8 @@ class Cell:
     ops: list[int] = field(default_factory=list)
     #: Worst event-loop lag (seconds) per round, when a heartbeat ran.
     lags: list[float] = field(default_factory=list)
-    #: The same, less the garbage collector's time within each lag.
-    lags_outside_gc: list[float] = field(default_factory=list)
+    #: Longest loop-thread CPU time between two heartbeats, less the collector's, per round.
+    cpu_holds: list[float] = field(default_factory=list)
     status: str = "ok"  # ok | na | error
     detail: str = ""
 
@@ -62,7 +62,7 @@ class Cell:
             "rounds_ops_per_sec": self.rounds,
             "ops_per_round": self.ops,
             "max_loop_lag_seconds": self.lags,
-            "max_loop_lag_outside_gc_seconds": self.lags_outside_gc,
+            "max_loop_cpu_hold_seconds": self.cpu_holds,
             "detail": self.detail,
         }
 
@@ -165,8 +165,8 @@ def _measure_one(
             cell.ops.append(ops)
             if answer.get("max_lag") is not None:
                 cell.lags.append(float(answer["max_lag"]))
-            if answer.get("max_lag_outside_gc") is not None:
-                cell.lags_outside_gc.append(float(answer["max_lag_outside_gc"]))
+            if answer.get("max_cpu_hold") is not None:
+                cell.cpu_holds.append(float(answer["max_cpu_hold"]))
             return
         if "na" in answer:
             cell.status, cell.detail = "na", str(answer["na"])

@@ -80,7 +80,7 @@ class Worker:
             "ops": result.ops,
             "seconds": result.seconds,
             "max_lag": result.max_lag,
-            "max_lag_outside_gc": result.max_lag_outside_gc,
+            "max_cpu_hold": result.max_cpu_hold,
         }
 
     async def quit(self, command: dict[str, Any]) -> dict[str, Any]:

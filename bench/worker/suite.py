@@ -157,8 +157,9 @@ class Measurement:
     seconds: float
     #: Worst event-loop lag seen by the heartbeat during the timed loop (None: no heartbeat).
     max_lag: float | None = None
-    #: The same, less the time CPython's garbage collector ran within each lag.
-    max_lag_outside_gc: float | None = None
+    #: The longest CPU time the loop's thread spent between two beats, less the garbage
+    #: collector's (None: no heartbeat); see :class:`Heartbeat`.
+    max_cpu_hold: float | None = None
 
     @property
     def ops_per_sec(self) -> float:
@@ -226,32 +227,37 @@ class Heartbeat:
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self.max_lag = 0.0
-        #: the worst lateness less the collector's time within it: what the library
-        #: itself held the loop for, told apart from CPython's full collections
-        self.max_lag_outside_gc = 0.0
+        #: the longest CPU time the loop's thread spent between two beats, less the
+        #: collector's within it: what the code on the loop held it for, told apart from
+        #: the OS running other processes (on a busy machine a lag can be mostly that) and
+        #: from CPython's full collections, which grow with the heap
+        self.max_cpu_hold = 0.0
         self._due = time.perf_counter() + interval
-        self._gc_due = 0.0
+        self._cpu_at = time.thread_time()
+        self._gc_at = 0.0
         self._task: asyncio.Task[None] | None = None
-        #: seconds spent in the garbage collector so far
+        #: CPU seconds spent in the garbage collector so far
         self._gc_time = 0.0
         self._gc_started = 0.0
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._gc_started = time.perf_counter()
+            self._gc_started = time.thread_time()
         else:
-            self._gc_time += time.perf_counter() - self._gc_started
+            self._gc_time += time.thread_time() - self._gc_started
 
     def _late(self) -> None:
-        lag = time.perf_counter() - self._due
-        self.max_lag = max(self.max_lag, lag)
-        self.max_lag_outside_gc = max(self.max_lag_outside_gc, lag - (self._gc_time - self._gc_due))
+        self.max_lag = max(self.max_lag, time.perf_counter() - self._due)
+        hold = time.thread_time() - self._cpu_at - (self._gc_time - self._gc_at)
+        self.max_cpu_hold = max(self.max_cpu_hold, hold)
 
     async def _beat(self) -> None:
         clock = time.perf_counter
+        cpu = time.thread_time
         while True:
             self._due = clock() + self.interval
-            self._gc_due = self._gc_time
+            self._cpu_at = cpu()
+            self._gc_at = self._gc_time
             await asyncio.sleep(self.interval)
             self._late()
 
@@ -307,7 +313,7 @@ async def measure(
         return Measurement(*await _timed(fn, is_async, args, limit, budget))
     async with Heartbeat(heartbeat) as beat:
         ops, elapsed = await _timed(fn, is_async, args, limit, budget)
-    return Measurement(ops, elapsed, beat.max_lag, beat.max_lag_outside_gc)
+    return Measurement(ops, elapsed, beat.max_lag, beat.max_cpu_hold)
 
 
 async def _timed(

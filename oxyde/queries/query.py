@@ -526,7 +526,7 @@ class Query(Generic[M]):
                 limited = limit is not False or self._limit is not None
                 _advice.read(self._meta, node, values, len(rows), ex, limited)
             if mode in (None, "models"):
-                items = await map_slices(self._model_loader(dialect), rows)
+                items = await map_slices(self._model_loader(dialect), rows, consume=True)
                 if self._prefetch:
                     await _prefetching.prefetch_related(ex, self, items)
                 return items

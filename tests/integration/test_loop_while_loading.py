@@ -164,12 +164,16 @@ async def test_a_join_and_a_prefetch_load_in_slices(seeded: None) -> None:
 async def test_inside_a_transaction_and_as_raw_sql(seeded: None, database: Any) -> None:
     from oxyde import atomic, execute_raw
 
+    # on the transaction's connection: with a bound value and without one (PostgreSQL
+    # sends them different ways)
+    expected = [(k + 1, f"item {k}") for k in range(N)]
     async with atomic(using=database.name):
-        items, turns = await turns_after_last_statement(
-            lambda: LwItem.objects.order_by("id").values_list("id", "label").all()
-        )
-    assert items == [(k + 1, f"item {k}") for k in range(N)]
-    assert turns >= MIN_TURNS
+        for query in (LwItem.objects, LwItem.objects.filter(value__gte=0)):
+            items, turns = await turns_after_last_statement(
+                lambda q=query: q.order_by("id").values_list("id", "label").all()
+            )
+            assert items == expected
+            assert turns >= MIN_TURNS
 
     rows, turns = await turns_after_last_statement(
         lambda: execute_raw("SELECT id, value FROM lw_item ORDER BY id")
