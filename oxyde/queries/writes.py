@@ -9,6 +9,8 @@ and every group runs inside one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
@@ -53,6 +55,24 @@ def _insert_columns(meta: ModelMeta, instance: Any) -> list[Column]:
 
 
 _omissible: dict[ModelMeta, frozenset[Column]] = {}
+#: per model, (name, auto_increment, has a database default) of each omissible column
+_omission_rules: dict[ModelMeta, tuple[tuple[str, bool, bool], ...]] = {}
+
+
+def _omission_rules_of(meta: ModelMeta) -> tuple[tuple[str, bool, bool], ...]:
+    found = _omission_rules.get(meta)
+    if found is None:
+        found = tuple(
+            (c.name, c.auto_increment, c.db_default is not None)
+            for c in meta.columns.values()
+            if c in _omissible_columns(meta)
+        )
+        _omission_rules[meta] = found
+    return found
+
+
+def _columns_without(meta: ModelMeta, omitted: set[str]) -> list[Column]:
+    return [c for c in meta.columns.values() if c.name not in omitted]
 
 
 def _omissible_columns(meta: ModelMeta) -> frozenset[Column]:
@@ -101,16 +121,75 @@ def _apply_row(meta: ModelMeta, ex: Executor, instance: Any, row: Any) -> None:
     _apply_rows(meta, ex, [instance], [row])
 
 
-def _apply_rows(meta: ModelMeta, ex: Executor, instances: list[Any], rows: list[Any]) -> None:
-    """``_apply_row`` for each instance and its row, converters looked up once."""
+#: Kinds whose value reads back exactly as it was sent, on every backend, when the field
+#: holds that very type and the column has the kind's own DDL type.
+_EXACT_KINDS: dict[str, type] = {"int": int, "str": str, "bool": bool}
+_returned: dict[tuple[ModelMeta, tuple[str, ...]], tuple[Column, ...]] = {}
+#: kinds whose converted values may be mutable (each instance needs its own)
+_MUTABLE_KINDS = frozenset({"json", "array", "any"})
+_MISSING: Any = object()
+
+
+def _returned_columns(meta: ModelMeta, cols: list[Column]) -> tuple[Column, ...]:
+    """What a bulk INSERT sending ``cols`` reads back: every column, except sent ones
+    whose value cannot come back different from what the instance holds (RETURNING a
+    column is not free: on SQLite it costs about as much as inserting it)."""
+    key = (meta, tuple(c.name for c in cols))
+    found = _returned.get(key)
+    if found is None:
+        sent = set(key[1])
+        found = tuple(
+            c
+            for c in meta.columns.values()
+            if c.name not in sent
+            or c.primary_key
+            or c.db_type is not None
+            or _EXACT_KINDS.get(c.kind) is not c.python_type
+        )
+        _returned[key] = found
+    return found
+
+
+def _apply_rows(
+    meta: ModelMeta,
+    ex: Executor,
+    instances: list[Any],
+    rows: list[Any],
+    columns: tuple[Column, ...] | None = None,
+) -> None:
+    """``_apply_row`` for each instance and its row, converters looked up once; the rows
+    hold ``columns`` (default: every column) in meta order. Every column counts as set."""
     dialect = ex.dialect
-    names = tuple(meta.columns)
-    convs = tuple(column_converter(c, dialect) for c in meta.columns.values())
+    every = tuple(meta.columns)
+    if columns is None:
+        columns = tuple(meta.columns.values())
+    names = tuple(c.name for c in columns)
+    # A converter's results by stored value, for kinds whose Python values are
+    # immutable: the rows of one INSERT often repeat a value (a database default such as
+    # CURRENT_TIMESTAMP is the same for the whole statement).
+    converted: tuple[tuple[str, Callable[[Any], Any], dict[str, Any] | None], ...] = tuple(
+        (column.name, conv, {} if column.kind not in _MUTABLE_KINDS else None)
+        for column in columns
+        if (conv := column_converter(column, dialect)) is not None
+    )
+    # Per row: the values in one dict update, then only the columns with a converter
+    # (a bulk insert applies every column of every row it wrote).
     for instance, row in zip(instances, rows, strict=True):
         data = instance.__dict__
-        for name, conv, value in zip(names, convs, row, strict=True):
-            data[name] = conv(value) if conv is not None and value is not None else value
-        instance.__pydantic_fields_set__.update(names)
+        data.update(zip(names, row, strict=True))
+        for name, conv, memo in converted:
+            value = data[name]
+            if value is None:
+                continue
+            if memo is None or type(value) is not str:
+                # only text keys: 1, 1.0 and True are one dict key but may convert apart
+                data[name] = conv(value)
+                continue
+            done = memo.get(value, _MISSING)
+            if done is _MISSING:
+                done = memo[value] = conv(value)
+            data[name] = done
+        instance.__pydantic_fields_set__.update(every)
 
 
 async def insert_instance(ex: Executor, meta: ModelMeta, instance: Any) -> None:
@@ -160,20 +239,53 @@ async def _reread(ex: Executor, meta: ModelMeta, instances: list[Any]) -> None:
 async def bulk_insert(
     ex: Executor, meta: ModelMeta, instances: list[Any], batch_size: int | None
 ) -> None:
-    groups: dict[tuple[str, ...], tuple[list[Column], list[Any]]] = {}
-    for instance in instances:
-        _sync_fk_ids(meta, instance)
-        cols = _insert_columns(meta, instance)
-        key = tuple(c.name for c in cols)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = (cols, [instance])
+    # The columns of each instance as ``_insert_columns`` picks them, decided per
+    # instance only on the omissible ones: which of those it leaves out is its group.
+    if meta.foreign_keys:
+        for instance in instances:
+            _sync_fk_ids(meta, instance)
+    rules = _omission_rules_of(meta)
+    by_omission: dict[tuple[bool, ...], list[Any]] = {}
+    if not rules or not instances:
+        by_omission[()] = list(instances)
+    else:
+        # One pass over the instances per rule (list comprehensions, no call per
+        # instance), then a key per instance.
+        datas = [instance.__dict__ for instance in instances]
+        flags: list[list[bool]] = []
+        for name, auto, default in rules:
+            if auto and default:
+                flags.append(
+                    [
+                        data.get(name) is None or name not in instance.__pydantic_fields_set__
+                        for data, instance in zip(datas, instances, strict=True)
+                    ]
+                )
+            elif auto:
+                flags.append([data.get(name) is None for data in datas])
+            else:
+                flags.append([name not in i.__pydantic_fields_set__ for i in instances])
+        keys = list(zip(*flags, strict=True))
+        if keys.count(keys[0]) == len(keys):
+            by_omission[keys[0]] = list(instances)  # the usual case: one column set
         else:
-            group[1].append(instance)
+            for key, instance in zip(keys, instances, strict=True):
+                members = by_omission.get(key)
+                if members is None:
+                    by_omission[key] = [instance]
+                else:
+                    members.append(instance)
+    groups = [
+        (
+            _columns_without(meta, {rule[0] for rule, out in zip(rules, key, strict=True) if out}),
+            members,
+        )
+        for key, members in by_omission.items()
+    ]
     batches: list[tuple[list[Column], list[Any]]] = []
     copies: list[tuple[list[Column], list[Any]]] = []
     copy = ex.capabilities.copy
-    for cols, members in groups.values():
+    for cols, members in groups:
         if copy and len(members) >= COPY_THRESHOLD and _copyable(meta, cols):
             copies.append((cols, members))
             continue
@@ -248,16 +360,21 @@ async def _copy_batch(
 async def _insert_batch(
     ex: Executor, meta: ModelMeta, cols: list[Column], members: list[Any]
 ) -> None:
-    values: list[Any] = []
     names = [c.name for c in cols]
-    for instance in members:
-        data = instance.__dict__
-        values.extend(data[n] for n in names)
+    if not names:
+        values: list[Any] = []
+    elif len(names) == 1:
+        only = names[0]
+        values = [instance.__dict__[only] for instance in members]
+    else:
+        row_of = itemgetter(*names)  # one C call per instance for its whole row
+        values = [value for instance in members for value in row_of(instance.__dict__)]
     dialect = ex.dialect
     if dialect.supports_returning("insert"):
-        node = _insert_node(meta, cols, len(members), _all_columns(meta))
+        returned = _returned_columns(meta, cols)
+        node = _insert_node(meta, cols, len(members), tuple(c.column for c in returned))
         rows = await _ex.fetch(ex, node, values, write=True)
-        _apply_rows(meta, ex, members, rows)
+        _apply_rows(meta, ex, members, rows, returned)
         return
     node = _insert_node(meta, cols, len(members), None)
     rows = await _ex.fetch(ex, node, values, write=True)

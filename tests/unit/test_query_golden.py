@@ -1721,6 +1721,14 @@ def row(dialect: str, id: int = 1) -> tuple[Any, ...]:
     }[dialect]  # fmt: skip
 
 
+def back(dialect: str, id: int, *, note: bool = True) -> tuple[Any, ...]:
+    """DUNE's row as a bulk INSERT reads it back: the columns whose stored form may differ
+    from the value sent (not the int, str and bool ones), the key, and ``note`` when the
+    INSERT left it to its database default."""
+    full = row(dialect, id)
+    return tuple(full[i] for i in (0, 3, 4, 6, 7, 8, 9, 10) if note or i != 10)
+
+
 # author_id is the foreign key's synthetic field: not a keyword the type checker knows
 DUNE = GqBook.model_validate(
     {
@@ -2578,7 +2586,7 @@ TERMINAL_CASES = [
             client=r,
         ),
         answers=lambda d: (
-            [[row(d, 10), row(d, 11)], [row(d, 12)], [row(d, 50)]]
+            [[back(d, 10), back(d, 11)], [back(d, 12, note=False)], [back(d, 50)]]
             if d != "mysql"
             else [[(10,)], [row(d, 10), row(d, 11)], [(12,)], [(50,)], [row(d, 50)]]
         ),
@@ -2588,12 +2596,11 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "author_id") '
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), ($11, $12, $13, "
-                    '$14, $15, $16, $17, $18, $19, $20) RETURNING "id", "title", "pages", '
-                    '"rating", "price", "in_print", "released", "published", "uid", '
-                    '"status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "author_id") VALUES ($1, $2, $3, '
+                    "$4, $5, $6, $7, $8, $9, $10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, "
+                    '$20) RETURNING "id", "rating", "price", "released", "published", "uid", '
+                    '"status", "note"'
                 ),
                 [
                     "a",
@@ -2621,22 +2628,20 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "note", '
-                    '"author_id") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) '
-                    'RETURNING "id", "title", "pages", "rating", "price", "in_print", '
-                    '"released", "published", "uid", "status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "note", "author_id") VALUES ($1, '
+                    '$2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING "id", "rating", "price", '
+                    '"released", "published", "uid", "status"'
                 ),
                 ["b", 0, 0.0, None, True, None, None, None, "draft", "x", None],
             ),
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("id", "title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "author_id") '
-                    'VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING "id", '
-                    '"title", "pages", "rating", "price", "in_print", "released", '
-                    '"published", "uid", "status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("id", "title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "author_id") VALUES ($1, $2, $3, '
+                    '$4, $5, $6, $7, $8, $9, $10, $11) RETURNING "id", "rating", "price", '
+                    '"released", "published", "uid", "status", "note"'
                 ),
                 [50, "c", 3, 0.0, None, True, None, None, None, "draft", None],
             ),
@@ -2647,11 +2652,10 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "author_id") '
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    'RETURNING "id", "title", "pages", "rating", "price", "in_print", '
-                    '"released", "published", "uid", "status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "author_id") VALUES (?, ?, ?, ?, ?, '
+                    '?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING "id", "rating", '
+                    '"price", "released", "published", "uid", "status", "note"'
                 ),
                 [
                     "a",
@@ -2679,22 +2683,20 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "note", '
-                    '"author_id") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING "id", '
-                    '"title", "pages", "rating", "price", "in_print", "released", '
-                    '"published", "uid", "status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "note", "author_id") VALUES (?, ?, '
+                    '?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING "id", "rating", "price", "released", '
+                    '"published", "uid", "status"'
                 ),
                 ["b", 0, 0.0, None, 1, None, None, None, "draft", "x", None],
             ),
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("id", "title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "author_id") '
-                    'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING "id", "title", '
-                    '"pages", "rating", "price", "in_print", "released", "published", '
-                    '"uid", "status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("id", "title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "author_id") VALUES (?, ?, ?, ?, ?, '
+                    '?, ?, ?, ?, ?, ?) RETURNING "id", "rating", "price", "released", "published", '
+                    '"uid", "status", "note"'
                 ),
                 [50, "c", 3, 0.0, None, 1, None, None, None, "draft", None],
             ),
@@ -2705,10 +2707,9 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    "INSERT INTO `gq_book` (`title`, `pages`, `rating`, `price`, "
-                    "`in_print`, `released`, `published`, `uid`, `status`, `author_id`) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, "
-                    "%s, %s, %s, %s, %s)"
+                    "INSERT INTO `gq_book` (`title`, `pages`, `rating`, `price`, `in_print`, "
+                    "`released`, `published`, `uid`, `status`, `author_id`) VALUES (%s, %s, %s, "
+                    "%s, %s, %s, %s, %s, %s, %s), (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 ),
                 [
                     "a",
@@ -2737,18 +2738,18 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    "INSERT INTO `gq_book` (`title`, `pages`, `rating`, `price`, "
-                    "`in_print`, `released`, `published`, `uid`, `status`, `note`, "
-                    "`author_id`) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    "INSERT INTO `gq_book` (`title`, `pages`, `rating`, `price`, `in_print`, "
+                    "`released`, `published`, `uid`, `status`, `note`, `author_id`) VALUES (%s, "
+                    "%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 ),
                 ["b", 0, 0.0, None, 1, None, None, None, "draft", "x", None],
             ),
             (
                 "fetch:write",
                 (
-                    "INSERT INTO `gq_book` (`id`, `title`, `pages`, `rating`, `price`, "
-                    "`in_print`, `released`, `published`, `uid`, `status`, `author_id`) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                    "INSERT INTO `gq_book` (`id`, `title`, `pages`, `rating`, `price`, `in_print`, "
+                    "`released`, `published`, `uid`, `status`, `author_id`) VALUES (%s, %s, %s, "
+                    "%s, %s, %s, %s, %s, %s, %s, %s)"
                 ),
                 [50, "c", 3, 0.0, None, 1, None, None, None, "draft", None],
             ),
@@ -2763,19 +2764,18 @@ TERMINAL_CASES = [
             client=r,
         ),
         answers=lambda d: (
-            [[row(d, 10), row(d, 11)]] if d != "mysql" else [[(10,)], [row(d, 10), row(d, 11)]]
+            [[back(d, 10), back(d, 11)]] if d != "mysql" else [[(10,)], [row(d, 10), row(d, 11)]]
         ),
         result=[("GqBook", 10), ("GqBook", 11)],
         pg=[
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "author_id") '
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10), ($11, $12, $13, "
-                    '$14, $15, $16, $17, $18, $19, $20) RETURNING "id", "title", "pages", '
-                    '"rating", "price", "in_print", "released", "published", "uid", '
-                    '"status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "author_id") VALUES ($1, $2, $3, '
+                    "$4, $5, $6, $7, $8, $9, $10), ($11, $12, $13, $14, $15, $16, $17, $18, $19, "
+                    '$20) RETURNING "id", "rating", "price", "released", "published", "uid", '
+                    '"status", "note"'
                 ),
                 [
                     "a",
@@ -2805,11 +2805,10 @@ TERMINAL_CASES = [
             (
                 "fetch:write",
                 (
-                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", '
-                    '"in_print", "released", "published", "uid", "status", "author_id") '
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    'RETURNING "id", "title", "pages", "rating", "price", "in_print", '
-                    '"released", "published", "uid", "status", "note", "author_id"'
+                    'INSERT INTO "gq_book" ("title", "pages", "rating", "price", "in_print", '
+                    '"released", "published", "uid", "status", "author_id") VALUES (?, ?, ?, ?, ?, '
+                    '?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING "id", "rating", '
+                    '"price", "released", "published", "uid", "status", "note"'
                 ),
                 [
                     "a",
