@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import socket
 import time
 import weakref
@@ -65,6 +66,7 @@ class MySQLConnection:
         "__weakref__",
         "_lock",
         "_pool",
+        "_probe",
         "_recovering",
         "_savepoint_seq",
         "_streaming",
@@ -93,6 +95,9 @@ class MySQLConnection:
         weakref.finalize(self, worker.stop)
         #: set by the pool when the connection is released while a recovery still runs
         self.on_idle: Callable[[MySQLConnection], None] | None = None
+        # Registered once: the pool asks it each time it lends the connection.
+        self._probe = select.poll()
+        self._probe.register(session.fd, select.POLLIN | select.POLLERR | select.POLLHUP)
 
     def __repr__(self) -> str:
         s = self.session
@@ -130,6 +135,11 @@ class MySQLConnection:
         return not (
             s.broken or s.in_tx or s.dirty or s.result is not None or self._tx_aborted or self.busy
         )
+
+    def server_spoke(self) -> bool:
+        """Whether the idle connection's socket has something to say (EOF or an error
+        packet): the server has closed it. One ``poll`` call, no round trip."""
+        return bool(self._probe.poll(0))
 
     def _check(self) -> None:
         s = self.session

@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import select
 import time
 from collections import deque
 from collections.abc import Coroutine, Sequence
@@ -80,12 +79,6 @@ def _kill_query(params: dict[str, Any], thread_id: int) -> None:
         conn.close()
 
 
-def _readable(fd: int) -> bool:
-    """Whether an idle connection's socket has something to say (EOF or an error
-    packet): the server has closed it."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
-    return bool(poller.poll(0))
 
 
 class _Opening:
@@ -391,7 +384,7 @@ class MySQLBackend:
             if self._expired(conn, now):
                 self._discard(conn)
                 continue
-            if _readable(conn.session.fd):
+            if conn.server_spoke():
                 self._lost += 1
                 self._discard(conn)
                 continue
