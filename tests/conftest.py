@@ -2,15 +2,16 @@
 and a helper that creates and drops the tables of a list of models.
 
 Backends: ``OXYDE_TEST_BACKENDS`` (comma list; default every backend whose module exists
-in ``oxyde/backends/``). Servers: ``OXYDE_TEST_POSTGRES_URL`` and ``OXYDE_TEST_MYSQL_URL``.
-SQLite runs on a file in the test's ``tmp_path`` (WAL needs a file). A backend that cannot
-be reached skips its tests, unless it is named in ``OXYDE_TEST_REQUIRE`` (as in CI):
-then they fail.
+in ``oxyde/backends/``), read with ``OXYDE_TEST_REQUIRE`` in ``tests/support/backends.py``.
+A test runs on a backend through the ``backend_name`` parameter, or, in a module for one
+backend, through that backend's marker; either way a backend left out is skipped.
+Servers: ``OXYDE_TEST_POSTGRES_URL`` and ``OXYDE_TEST_MYSQL_URL``. SQLite runs on a file in
+the test's ``tmp_path`` (WAL needs a file). A backend that cannot be reached skips its
+tests, unless it is named in ``OXYDE_TEST_REQUIRE`` (as in CI): then they fail.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -19,17 +20,18 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.support.backends import (
+    ALL_BACKENDS,
+    required_backends,
+    selected_backends,
+    unreachable,
+)
+
 # CI runs the same examples every time: a red run is reproducible, a green one not luck
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
-# The installed package's backends (a source checkout's, or a wheel's when the tests run
-# against one from another directory).
-_backends_spec = importlib.util.find_spec("oxyde.backends")
-assert _backends_spec is not None and _backends_spec.origin is not None
-BACKENDS_DIR = Path(_backends_spec.origin).parent
-ALL_BACKENDS = ("sqlite", "postgres", "mysql")
 DEFAULT_URLS = {
     "postgres": "postgresql://postgres@127.0.0.1:5432/test",
     "mysql": "mysql://root@127.0.0.1:3306/test",
@@ -38,31 +40,7 @@ URL_ENV = {"postgres": "OXYDE_TEST_POSTGRES_URL", "mysql": "OXYDE_TEST_MYSQL_URL
 # Directories whose tests run against a database and get their backend's marker.
 DATABASE_TEST_DIRS = ("integration", "reliability", "compat")
 
-
-def _env_list(name: str) -> list[str]:
-    return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
-def _module_exists(backend: str) -> bool:
-    return (BACKENDS_DIR / f"{backend}.py").exists() or (
-        BACKENDS_DIR / backend / "__init__.py"
-    ).exists()
-
-
-def enabled_backends() -> list[str]:
-    wanted = _env_list("OXYDE_TEST_BACKENDS")
-    if wanted:
-        unknown = sorted(set(wanted) - set(ALL_BACKENDS))
-        if unknown:
-            raise pytest.UsageError(
-                f"OXYDE_TEST_BACKENDS names unknown backends {unknown}; valid: {ALL_BACKENDS}"
-            )
-        return wanted
-    return [name for name in ALL_BACKENDS if _module_exists(name)]
-
-
-def required_backends() -> set[str]:
-    return set(_env_list("OXYDE_TEST_REQUIRE"))
+enabled_backends = selected_backends
 
 
 def backend_url(backend: str, tmp_path: Path) -> str:
@@ -80,10 +58,7 @@ _unreachable: dict[str, str] = {}
 def backend_unavailable(backend: str, reason: object) -> None:
     """Skip the test, or fail it when the backend is required."""
     _unreachable.setdefault(backend, str(reason))
-    message = f"{backend} backend unavailable: {_unreachable[backend]}"
-    if backend in required_backends():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    unreachable(backend, f"{backend} backend unavailable: {_unreachable[backend]}")
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -124,16 +99,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not timing_selected and item.get_closest_marker("timing") is not None:
             item.add_marker(pytest.mark.skip(reason="a timing check: select it with -m timing"))
-        parts = Path(str(item.fspath)).parts
-        if not any(d in parts for d in DATABASE_TEST_DIRS):
-            continue
         callspec = getattr(item, "callspec", None)
         backend = callspec.params.get("backend_name") if callspec is not None else None
-        if backend is None:
-            continue
-        item.add_marker(getattr(pytest.mark, backend))
-        if backend not in enabled:
-            item.add_marker(pytest.mark.skip(reason=f"{backend} is not in OXYDE_TEST_BACKENDS"))
+        if backend is not None:
+            parts = Path(str(item.fspath)).parts
+            if any(d in parts for d in DATABASE_TEST_DIRS):
+                item.add_marker(getattr(pytest.mark, backend))
+            left_out = {backend} - enabled
+        else:
+            # a module for one backend says so with its marker (pytestmark)
+            left_out = {m.name for m in item.iter_markers()} & set(ALL_BACKENDS) - enabled
+        if left_out:
+            reason = f"{min(left_out)} is not in OXYDE_TEST_BACKENDS"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture

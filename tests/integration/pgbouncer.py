@@ -32,6 +32,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from tests.support.backends import is_required
+
 __all__ = [
     "find_pgbouncer",
     "pgbouncer_for_tests",
@@ -146,17 +148,12 @@ def _has_user(name: str) -> bool:
     return True
 
 
-def _required() -> bool:
-    wanted = os.environ.get("OXYDE_TEST_REQUIRE", "")
-    return "postgres" in {part.strip() for part in wanted.split(",")}
-
-
 def pgbouncer_for_tests(upstream_url: str | None = None) -> Iterator[str]:
     """Body of a fixture yielding the URL of a PgBouncer (transaction mode) in front of
     the test server: skips, or fails when PostgreSQL is required, without pgbouncer."""
     if find_pgbouncer() is None:
         message = "pgbouncer is not installed (apt-get install pgbouncer)"
-        if _required():
+        if is_required("postgres"):
             pytest.fail(message)
         pytest.skip(message)
     with start_pgbouncer(upstream_url or postgres_url()) as url:

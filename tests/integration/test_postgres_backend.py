@@ -31,6 +31,7 @@ from oxyde.exceptions import (
     UniqueViolationError,
 )
 from tests.integration.pgbouncer import pgbouncer_for_tests, postgres_url
+from tests.support.backends import is_required
 
 pytestmark = pytest.mark.postgres
 
@@ -40,18 +41,13 @@ DIRECT_URL = os.environ.get("OXYDE_TEST_POSTGRES_DIRECT_URL") or postgres_url()
 OpenBackend = Callable[..., Awaitable[PostgresBackend]]
 
 
-def _required() -> bool:
-    wanted = os.environ.get("OXYDE_TEST_REQUIRE", "")
-    return "postgres" in {part.strip() for part in wanted.split(",")}
-
-
 @pytest.fixture(scope="module")
 def server_url() -> str:
     try:
         psycopg.connect(DIRECT_URL, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
         message = f"PostgreSQL is not reachable at {parse_url(DIRECT_URL)}: {exc}"
-        if _required():
+        if is_required("postgres"):
             pytest.fail(message)
         pytest.skip(message)
     return DIRECT_URL

@@ -17,6 +17,7 @@ import pytest
 from oxyde.db import AsyncDatabase, PoolSettings
 from oxyde.exceptions import OperationalError, UniqueViolationError
 from tests.integration.pgbouncer import pgbouncer_for_tests, postgres_url
+from tests.support.backends import is_required
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 
@@ -28,11 +29,6 @@ OpenDatabase = Callable[..., Awaitable[AsyncDatabase]]
 PID = "SELECT $1::int, pg_backend_pid()"
 
 
-def _required() -> bool:
-    wanted = os.environ.get("OXYDE_TEST_REQUIRE", "")
-    return "postgres" in {part.strip() for part in wanted.split(",")}
-
-
 def _with_option(url: str, option: str) -> str:
     return url + ("&" if "?" in url else "?") + option
 
@@ -42,7 +38,7 @@ def server_url() -> str:
     try:
         psycopg.connect(DIRECT_URL, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        if _required():
+        if is_required("postgres"):
             pytest.fail(f"PostgreSQL is not reachable: {exc}")
         pytest.skip(f"PostgreSQL is not reachable: {exc}")
     return DIRECT_URL

@@ -14,21 +14,16 @@ from typing import Any
 
 import pytest
 
+from tests.support.backends import is_required, skip_module_unless_selected
+
 URL = os.environ.get("OXYDE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
 
-def _env_list(name: str) -> list[str]:
-    return [item.strip().lower() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
-REQUIRED = "mysql" in _env_list("OXYDE_TEST_REQUIRE")
-SELECTED = not _env_list("OXYDE_TEST_BACKENDS") or "mysql" in _env_list("OXYDE_TEST_BACKENDS")
 #: prefix of every table this module makes: unique per process, so parallel runs
 #: against one server do not meet
 OXR = f"oxr{os.getpid()}_"
-if not SELECTED:
-    pytest.skip("mysql is not in OXYDE_TEST_BACKENDS", allow_module_level=True)
-if not REQUIRED:
+skip_module_unless_selected("mysql")
+if not is_required("mysql"):
     pytest.importorskip("MySQLdb")
 
 import MySQLdb  # noqa: E402
@@ -102,7 +97,7 @@ async def open_backend(url: str = URL, **settings: Any) -> MySQLBackend:
     try:
         await backend.open()
     except OperationalError as exc:
-        if REQUIRED:
+        if is_required("mysql"):
             raise
         pytest.skip(f"no MySQL server at {url}: {exc}")
     return backend
@@ -552,7 +547,7 @@ async def bulk_model() -> AsyncIterator[Any]:
         try:
             await database.connect()
         except OperationalError as exc:
-            if REQUIRED:
+            if is_required("mysql"):
                 raise
             pytest.skip(f"no MySQL server at {URL}: {exc}")
         await drop_tables(database, models=[OxrBulk])

@@ -25,6 +25,7 @@ from oxyde import (
 from oxyde.exceptions import OperationalError
 from oxyde.models import unregister_table
 from tests.integration.pgbouncer import postgres_url
+from tests.support.backends import is_required
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 
@@ -45,10 +46,6 @@ class PgscItem(Model):
         table_name = f"{NAME}_item"
 
 
-def _required() -> bool:
-    return "postgres" in os.environ.get("OXYDE_TEST_REQUIRE", "")
-
-
 @pytest.fixture(params=["on", "off"], ids=["batching", "no-batching"])
 async def db(request: pytest.FixtureRequest) -> AsyncIterator[AsyncDatabase]:
     sep = "&" if "?" in URL else "?"
@@ -62,7 +59,7 @@ async def db(request: pytest.FixtureRequest) -> AsyncIterator[AsyncDatabase]:
     try:
         await database.connect()
     except OperationalError as exc:
-        if _required():
+        if is_required("postgres"):
             raise
         pytest.skip(f"no PostgreSQL at {URL}: {exc}")
     try:

@@ -19,15 +19,11 @@ from oxyde.backends.postgres import PostgresBackend
 from oxyde.db import AsyncDatabase, PoolSettings, atomic
 from oxyde.exceptions import OperationalError, UniqueViolationError
 from tests.integration.pgbouncer import find_pgbouncer, postgres_url, start_pgbouncer
+from tests.support.backends import is_required
 
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(60)]
 
 DIRECT_URL = os.environ.get("OXYDE_TEST_POSTGRES_DIRECT_URL") or postgres_url()
-
-
-def _required() -> bool:
-    wanted = os.environ.get("OXYDE_TEST_REQUIRE", "")
-    return "postgres" in {part.strip() for part in wanted.split(",")}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +31,7 @@ def server_url() -> str:
     try:
         psycopg.connect(DIRECT_URL, connect_timeout=3).close()
     except psycopg.OperationalError as exc:
-        if _required():
+        if is_required("postgres"):
             pytest.fail(f"PostgreSQL is not reachable: {exc}")
         pytest.skip(f"PostgreSQL is not reachable: {exc}")
     return DIRECT_URL
@@ -401,7 +397,9 @@ async def test_one_connection_runs_one_operation_at_a_time(server_url: str, tabl
         await backend.close()
 
 
-@pytest.mark.skipif(find_pgbouncer() is None and not _required(), reason="needs pgbouncer")
+@pytest.mark.skipif(
+    find_pgbouncer() is None and not is_required("postgres"), reason="needs pgbouncer"
+)
 @pytest.mark.slow
 async def test_calls_fail_fast_while_the_server_is_away_and_recover(server_url: str) -> None:
     from oxyde.backends.url import parse_url
