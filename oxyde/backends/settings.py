@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 __all__ = ["Duration", "PoolSettings"]
 
 #: A duration given by a user: seconds, or a ``timedelta``.
 Duration = int | float | timedelta
+_Path = str | os.PathLike[str]
 
 _JOURNAL_MODES = ("DELETE", "TRUNCATE", "PERSIST", "MEMORY", "WAL", "OFF")
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -31,119 +34,6 @@ _SSL_MODES = (
     "verify_identity",
     "verify-identity",
 )
-
-
-@dataclass(frozen=True, init=False)
-class PoolSettings:
-    """Settings of one database's pool; every duration is stored as float seconds.
-
-    ``None`` disables ``idle_timeout``, ``max_lifetime``, ``transaction_timeout`` and
-    ``slow_query_threshold``. Invalid values raise ``ValueError`` naming the field.
-    """
-
-    max_connections: int
-    min_connections: int
-    acquire_timeout: float
-    idle_timeout: float | None
-    max_lifetime: float | None
-    test_before_acquire: bool
-    transaction_timeout: float | None
-    transaction_cleanup_interval: float
-    sqlite_journal_mode: str
-    sqlite_synchronous: str
-    sqlite_cache_size: int
-    #: milliseconds
-    sqlite_busy_timeout: int
-    ssl_mode: str | None
-    ssl_root_cert: str | None
-    ssl_client_cert: str | None
-    ssl_client_key: str | None
-    pg_application_name: str | None
-    pg_statement_cache_capacity: int
-    #: PostgreSQL server-side prepared statements; False behind PgBouncer in
-    #: transaction-pooling mode
-    pg_prepare: bool
-    #: seconds psycopg's pool keeps retrying a connection that failed to open (with
-    #: back-off: 1 s, doubling) before it gives up on that attempt and logs an ERROR
-    pg_reconnect_timeout: float
-    mysql_charset: str
-    mysql_collation: str | None
-    #: queries slower than this are logged as a WARNING on ``oxyde.sql.slow``
-    slow_query_threshold: float | None
-
-    def __init__(
-        self,
-        max_connections: int = 10,
-        min_connections: int = 1,
-        acquire_timeout: Duration = 30,
-        idle_timeout: Duration | None = 600,
-        max_lifetime: Duration | None = 1800,
-        test_before_acquire: bool = False,
-        transaction_timeout: Duration | None = 300,
-        transaction_cleanup_interval: Duration = 60,
-        sqlite_journal_mode: str = "WAL",
-        sqlite_synchronous: str | int = "NORMAL",
-        sqlite_cache_size: int = 10000,
-        sqlite_busy_timeout: int | timedelta = 5000,
-        ssl_mode: str | None = None,
-        ssl_root_cert: str | os.PathLike[str] | None = None,
-        ssl_client_cert: str | os.PathLike[str] | None = None,
-        ssl_client_key: str | os.PathLike[str] | None = None,
-        pg_application_name: str | None = None,
-        pg_statement_cache_capacity: int = 100,
-        mysql_charset: str = "utf8mb4",
-        mysql_collation: str | None = None,
-        # Fields beyond the public Oxyde's come after its own (positional order).
-        pg_prepare: bool = True,
-        slow_query_threshold: Duration | None = None,
-        pg_reconnect_timeout: Duration = 300,
-    ) -> None:
-        max_connections = _int("max_connections", max_connections, minimum=1)
-        min_connections = _int("min_connections", min_connections, minimum=0)
-        if min_connections > max_connections:
-            raise ValueError(
-                f"min_connections ({min_connections}) must not exceed "
-                f"max_connections ({max_connections})"
-            )
-        values: dict[str, Any] = {
-            "max_connections": max_connections,
-            "min_connections": min_connections,
-            "acquire_timeout": _seconds("acquire_timeout", acquire_timeout, positive=True),
-            "idle_timeout": _opt_seconds("idle_timeout", idle_timeout, positive=True),
-            "max_lifetime": _opt_seconds("max_lifetime", max_lifetime, positive=True),
-            "test_before_acquire": _bool("test_before_acquire", test_before_acquire),
-            "transaction_timeout": _opt_seconds(
-                "transaction_timeout", transaction_timeout, positive=True
-            ),
-            "transaction_cleanup_interval": _seconds(
-                "transaction_cleanup_interval", transaction_cleanup_interval, positive=True
-            ),
-            "sqlite_journal_mode": _choice(
-                "sqlite_journal_mode", sqlite_journal_mode, _JOURNAL_MODES
-            ),
-            "sqlite_synchronous": _synchronous(sqlite_synchronous),
-            "sqlite_cache_size": _int("sqlite_cache_size", sqlite_cache_size),
-            "sqlite_busy_timeout": _busy_timeout(sqlite_busy_timeout),
-            "ssl_mode": _ssl_mode(ssl_mode),
-            "ssl_root_cert": _path("ssl_root_cert", ssl_root_cert),
-            "ssl_client_cert": _path("ssl_client_cert", ssl_client_cert),
-            "ssl_client_key": _path("ssl_client_key", ssl_client_key),
-            "pg_application_name": _opt_str("pg_application_name", pg_application_name),
-            "pg_statement_cache_capacity": _int(
-                "pg_statement_cache_capacity", pg_statement_cache_capacity, minimum=0
-            ),
-            "pg_prepare": _bool("pg_prepare", pg_prepare),
-            "pg_reconnect_timeout": _seconds(
-                "pg_reconnect_timeout", pg_reconnect_timeout, positive=True
-            ),
-            "mysql_charset": _str("mysql_charset", mysql_charset),
-            "mysql_collation": _opt_str("mysql_collation", mysql_collation),
-            "slow_query_threshold": _opt_seconds(
-                "slow_query_threshold", slow_query_threshold, positive=False
-            ),
-        }
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
 
 
 def _int(name: str, value: object, *, minimum: int | None = None) -> int:
@@ -185,25 +75,29 @@ def _choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     raise ValueError(f"PoolSettings.{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _synchronous(value: object) -> str:
+def _journal_mode(name: str, value: object) -> str:
+    return _choice(name, value, _JOURNAL_MODES)
+
+
+def _synchronous(name: str, value: object) -> str:
     # SQLite also accepts the numeric levels 0-3.
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(_SYNCHRONOUS):
         return _SYNCHRONOUS[value]
-    return _choice("sqlite_synchronous", value, _SYNCHRONOUS)
+    return _choice(name, value, _SYNCHRONOUS)
 
 
-def _busy_timeout(value: object) -> int:
+def _busy_timeout(name: str, value: object) -> int:
     if isinstance(value, timedelta):
         value = round(value.total_seconds() * 1000)
-    return _int("sqlite_busy_timeout", value, minimum=0)
+    return _int(name, value, minimum=0)
 
 
-def _ssl_mode(value: object) -> str | None:
+def _ssl_mode(name: str, value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str) and value.lower() in _SSL_MODES:
         return value.lower()
-    raise ValueError(f"PoolSettings.ssl_mode must be one of {', '.join(_SSL_MODES)}; got {value!r}")
+    raise ValueError(f"PoolSettings.{name} must be one of {', '.join(_SSL_MODES)}; got {value!r}")
 
 
 def _path(name: str, value: object) -> str | None:
@@ -224,3 +118,99 @@ def _str(name: str, value: object) -> str:
 
 def _opt_str(name: str, value: object) -> str | None:
     return None if value is None else _str(name, value)
+
+
+In = TypeVar("In")
+Out = TypeVar("Out")
+
+
+class _Setting(Generic[In, Out]):
+    """One validated field of ``PoolSettings``: a dataclass field whose descriptor checks
+    and normalises the value given (type ``In``) into the value kept (type ``Out``), with
+    an error naming the field. Type checkers read ``In`` as the ``__init__`` parameter
+    and ``Out`` as the attribute."""
+
+    __slots__ = ("check", "default", "name")
+
+    def __init__(self, default: In, check: Callable[[str, Any], Out]) -> None:
+        self.default = default
+        self.check = check
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: Any) -> In: ...
+    @overload
+    def __get__(self, obj: object, owner: Any) -> Out: ...
+    def __get__(self, obj: object | None, owner: Any) -> Any:
+        if obj is None:  # the dataclass machinery asks the class for the default
+            return self.default
+        return obj.__dict__[self.name]
+
+    def __set__(self, obj: object, value: In) -> None:
+        # reached through object.__setattr__ in the generated __init__ (and replace());
+        # the frozen dataclass refuses any later assignment before it gets here
+        obj.__dict__[self.name] = self.check(self.name, value)
+
+
+def _at_least(minimum: int) -> Callable[[str, Any], int]:
+    return functools.partial(_int, minimum=minimum)
+
+
+def _duration(*, positive: bool = True) -> Callable[[str, Any], float]:
+    return functools.partial(_seconds, positive=positive)
+
+
+def _opt_duration(*, positive: bool = True) -> Callable[[str, Any], float | None]:
+    return functools.partial(_opt_seconds, positive=positive)
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """Settings of one database's pool; every duration is stored as float seconds.
+
+    ``None`` disables ``idle_timeout``, ``max_lifetime``, ``transaction_timeout`` and
+    ``slow_query_threshold``. Invalid values raise ``ValueError`` naming the field.
+    Fields are positional in this order (the public Oxyde's first, oxyde's own after).
+    """
+
+    max_connections: _Setting[int, int] = _Setting(10, _at_least(1))
+    min_connections: _Setting[int, int] = _Setting(1, _at_least(0))
+    acquire_timeout: _Setting[Duration, float] = _Setting(30, _duration())
+    idle_timeout: _Setting[Duration | None, float | None] = _Setting(600, _opt_duration())
+    max_lifetime: _Setting[Duration | None, float | None] = _Setting(1800, _opt_duration())
+    test_before_acquire: _Setting[bool, bool] = _Setting(False, _bool)
+    transaction_timeout: _Setting[Duration | None, float | None] = _Setting(300, _opt_duration())
+    transaction_cleanup_interval: _Setting[Duration, float] = _Setting(60, _duration())
+    sqlite_journal_mode: _Setting[str, str] = _Setting("WAL", _journal_mode)
+    sqlite_synchronous: _Setting[str | int, str] = _Setting("NORMAL", _synchronous)
+    sqlite_cache_size: _Setting[int, int] = _Setting(10000, _int)
+    #: milliseconds
+    sqlite_busy_timeout: _Setting[int | timedelta, int] = _Setting(5000, _busy_timeout)
+    ssl_mode: _Setting[str | None, str | None] = _Setting(None, _ssl_mode)
+    ssl_root_cert: _Setting[_Path | None, str | None] = _Setting(None, _path)
+    ssl_client_cert: _Setting[_Path | None, str | None] = _Setting(None, _path)
+    ssl_client_key: _Setting[_Path | None, str | None] = _Setting(None, _path)
+    pg_application_name: _Setting[str | None, str | None] = _Setting(None, _opt_str)
+    pg_statement_cache_capacity: _Setting[int, int] = _Setting(100, _at_least(0))
+    mysql_charset: _Setting[str, str] = _Setting("utf8mb4", _str)
+    mysql_collation: _Setting[str | None, str | None] = _Setting(None, _opt_str)
+    #: PostgreSQL server-side prepared statements; False behind PgBouncer in
+    #: transaction-pooling mode
+    pg_prepare: _Setting[bool, bool] = _Setting(True, _bool)
+    #: queries slower than this are logged as a WARNING on ``oxyde.sql.slow``
+    slow_query_threshold: _Setting[Duration | None, float | None] = _Setting(
+        None, _opt_duration(positive=False)
+    )
+    #: seconds psycopg's pool keeps retrying a connection that failed to open (with
+    #: back-off: 1 s, doubling) before it gives up on that attempt and logs an ERROR
+    pg_reconnect_timeout: _Setting[Duration, float] = _Setting(300, _duration())
+
+    def __post_init__(self) -> None:
+        if self.min_connections > self.max_connections:
+            raise ValueError(
+                f"PoolSettings.min_connections ({self.min_connections}) must not exceed "
+                f"max_connections ({self.max_connections})"
+            )

@@ -99,3 +99,34 @@ def test_invalid_values_name_the_field(kwargs: dict[str, Any], field: str) -> No
 def test_ssl_modes_of_both_servers() -> None:
     assert PoolSettings(ssl_mode="Verify-Full").ssl_mode == "verify-full"
     assert PoolSettings(ssl_mode="REQUIRED").ssl_mode == "required"
+
+
+def test_errors_say_what_was_wrong() -> None:
+    with pytest.raises(ValueError) as info:
+        PoolSettings(max_connections=0)
+    assert str(info.value) == "PoolSettings.max_connections must be >= 1, got 0"
+    with pytest.raises(ValueError) as info:
+        PoolSettings(acquire_timeout="30")  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "PoolSettings.acquire_timeout must be a number of seconds or a timedelta, got '30'"
+    )
+    with pytest.raises(ValueError) as info:
+        PoolSettings(min_connections=5, max_connections=2)
+    assert str(info.value) == (
+        "PoolSettings.min_connections (5) must not exceed max_connections (2)"
+    )
+
+
+def test_positional_order_is_the_public_one_then_oxydes() -> None:
+    s = PoolSettings(5, 2, 7)
+    assert (s.max_connections, s.min_connections, s.acquire_timeout) == (5, 2, 7.0)
+    names = [f.name for f in dataclasses.fields(PoolSettings)]
+    assert names[:3] == ["max_connections", "min_connections", "acquire_timeout"]
+    assert names[-3:] == ["pg_prepare", "slow_query_threshold", "pg_reconnect_timeout"]
+
+
+def test_replace_validates_the_new_value() -> None:
+    s = PoolSettings()
+    assert dataclasses.replace(s, idle_timeout=timedelta(seconds=3)).idle_timeout == 3.0
+    with pytest.raises(ValueError, match="idle_timeout"):
+        dataclasses.replace(s, idle_timeout=-1)
