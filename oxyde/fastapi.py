@@ -1,4 +1,4 @@
-"""``oxyde.fastapi``: FastAPI integration (extra ``oxyde[fastapi]``).
+"""``oxyde.fastapi``: FastAPI integration (extra ``oxyde-cy[fastapi]``).
 
 - ``lifespan(default=URL, create_tables=False)``: connect at startup, close at shutdown.
 - ``add_exception_handlers(app)``: ``NotFoundError`` -> 404, integrity errors -> 409,

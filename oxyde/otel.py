@@ -1,4 +1,4 @@
-"""OpenTelemetry spans for statements (extra ``oxyde[otel]``: ``opentelemetry-api``).
+"""OpenTelemetry spans for statements (extra ``oxyde-cy[otel]``: ``opentelemetry-api``).
 
 ``oxyde.otel.instrument()`` makes every statement a CLIENT span named after its
 operation and database (``SELECT shop``), with the database semantic conventions'
