@@ -176,6 +176,11 @@ class Resolved(NamedTuple):
     grouped: bool
 
 
+#: aliases that passed the pattern (a set, bounded: aliases come from code)
+_valid_aliases: set[str] = set()
+_MAX_VALID_ALIASES = 4096
+
+
 def check_alias(
     meta: ModelMeta, alias: Any, taken: Iterable[str] = (), *, fields: bool = True
 ) -> str:
@@ -183,18 +188,26 @@ def check_alias(
 
     ``fields``: also refuse names of the model's fields and attributes (an annotation
     becomes an attribute of the instances; an ``aggregate()`` key does not)."""
-    model = meta.model.__name__
-    if (
+    if type(alias) is str and alias in _valid_aliases:
+        # checked before: the pattern need not run on every call of the same query
+        pass
+    elif (
         not isinstance(alias, str)
         or len(alias) > MAX_ALIAS_LENGTH
         or not ALIAS_PATTERN.fullmatch(alias)
     ):
+        model = meta.model.__name__
         raise FieldError(
             f"{model}: invalid alias {alias!r}: an alias is a letter followed by letters, "
             f"digits and single underscores, at most {MAX_ALIAS_LENGTH} characters"
         )
+    else:
+        if len(_valid_aliases) >= _MAX_VALID_ALIASES:
+            _valid_aliases.clear()
+        _valid_aliases.add(alias)
     if not fields:
         return alias
+    model = meta.model.__name__
     if (
         alias == "pk"
         or alias in meta.columns
@@ -469,7 +482,12 @@ def result_converter(column: Column, dialect: Dialect) -> Converter:
 def value_converter(
     function: str, kind: str, source: Column | None, dialect: Dialect
 ) -> Callable[[Any], Any]:
-    """driver value -> the Python value of an expression of ``kind``."""
+    """driver value -> the Python value of an expression of ``kind`` (made once per
+    function, kind, source column and dialect: every ``aggregate()`` call asks)."""
+    key = (function, kind, source, dialect)
+    found = _value_converters.get(key)
+    if found is not None:
+        return found
     if source is not None and source.kind == kind:
         base = column_converter(source, dialect)
     else:
@@ -481,7 +499,11 @@ def value_converter(
             return 0 if count else None
         return to_python(kind, base, value)
 
+    _value_converters[key] = convert
     return convert
+
+
+_value_converters: dict[tuple[str, str, Column | None, Dialect], Callable[[Any], Any]] = {}
 
 
 def to_python(kind: str, base: Converter, value: Any) -> Any:
