@@ -19,6 +19,7 @@ try:
 except ModuleNotFoundError:  # pure-Python install without Cython
     from oxyde._speedups import _cython_shim as cython  # type: ignore[no-redef]
 
+import datetime as _dt
 import types as _types
 from typing import Any
 
@@ -280,6 +281,59 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+def unseen_keys(rows: list[Any], key: cython.Py_ssize_t, seen: dict[Any, Any]) -> list[Any]:
+    """The rows whose ``row[key]`` is neither NULL nor in ``seen``, the first of each key
+    only; their keys go into ``seen`` (mapped to None until the caller stores the instance
+    built from the row). A joined model repeated over many rows is then built once."""
+    fresh: list[Any] = []
+    for row in rows:
+        k = row[key]
+        if k is not None and k not in seen:
+            seen[k] = None
+            fresh.append(row)
+    return fresh
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def by_key(rows: list[Any], key: cython.Py_ssize_t, found: dict[Any, Any]) -> list[Any]:
+    """``found[row[key]]`` for every row, None where ``row[key]`` is NULL."""
+    out: list[Any] = []
+    for row in rows:
+        k = row[key]
+        out.append(None if k is None else found[k])
+    return out
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def group_into(groups: dict[Any, list[Any]], instances: list[Any], field: str) -> None:
+    """Append each instance to the list of ``groups`` for its ``field`` value (``prefetch()``:
+    children by their parent's key), in the order of ``instances``."""
+    for instance in instances:
+        d: dict[str, Any] = instance.__dict__
+        key = d[field]
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [instance]
+        else:
+            group.append(instance)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+def groups_of(parents: list[Any], field: str, groups: dict[Any, list[Any]]) -> list[Any]:
+    """A new list per parent: the group of its ``field`` value, empty where there is none."""
+    out: list[Any] = []
+    for parent in parents:
+        d: dict[str, Any] = parent.__dict__
+        group = groups.get(d.get(field))
+        out.append([] if group is None else list(group))
+    return out
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 @cython.locals(i=cython.Py_ssize_t)
 def attach(parents: list[Any], name: str, children: list[Any]) -> None:
     """``parents[i].<name> = children[i]`` for every parent that is not None, straight into
@@ -381,3 +435,24 @@ def load_scalars(conv: Any, rows: list[Any]) -> list[Any]:
         value = row[0]
         out.append(conv(value) if value is not None else None)
     return out
+
+
+# -- converters ------------------------------------------------------------------------------
+#
+# A dialect's converter runs once per row and column; written in Python, the call frame
+# around ``datetime.fromisoformat`` cost as much as the parsing (a third of loading a row of
+# the benchmark's posts from SQLite). The dialects that store datetimes as text use these.
+
+_fromisoformat = _dt.datetime.fromisoformat
+_UTC = _dt.UTC
+
+
+def text_to_datetime(value: Any) -> Any:
+    """A naive datetime column's text -> ``datetime``; text with an offset (older versions,
+    other writers) gives its UTC wall time, as every naive column holds aware values."""
+    if type(value) is not str and isinstance(value, _dt.datetime):
+        return value
+    result = _fromisoformat(value)
+    if result.tzinfo is not None:
+        return result.astimezone(_UTC).replace(tzinfo=None)
+    return result

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from oxyde import _impl
 from oxyde._slicing import map_slices, run_slices
 from oxyde.exceptions import FieldLookupError, ManagerError
 from oxyde.meta.metadata import ForeignKey, ModelMeta, ReverseRelation
@@ -228,12 +229,10 @@ async def _load_reverse(
             ex, query, node.target.model, fk.field_name, keys, _ordering(node.target)
         )
         field_name = fk.field_name
-
-        def group(start: int, stop: int) -> None:
-            for row in rows[start:stop]:
-                groups.setdefault(row.__dict__[field_name], []).append(row)
-
-        await run_slices(len(rows), group)
+        group_into = _impl.rowload.group_into
+        await run_slices(
+            len(rows), lambda start, stop: group_into(groups, rows[start:stop], field_name)
+        )
     await _set_relations(parents, relation.name, await _grouped(parents, fk.target_field, groups))
     return rows
 
@@ -281,10 +280,8 @@ async def _load_m2m(
 
 async def _grouped(parents: list[Any], field: str, groups: dict[Any, list[Any]]) -> list[Any]:
     """Each parent's own list of its group (by its ``field``), in order."""
-    return await map_slices(
-        lambda part: [list(groups.get(parent.__dict__.get(field), ())) for parent in part],
-        parents,
-    )
+    groups_of = _impl.rowload.groups_of
+    return await map_slices(lambda part: groups_of(part, field, groups), parents)
 
 
 async def _set_relations(parents: list[Any], name: str, values: list[Any]) -> None:

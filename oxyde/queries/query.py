@@ -45,7 +45,7 @@ from oxyde.queries.resolve import (
     filter_condition,
     null_guarded,
 )
-from oxyde.queries.rowplan import column_converter, kind_converter, load_models
+from oxyde.queries.rowplan import column_converter, kind_converter, load_joined, load_models
 from oxyde.sql.compiler import compile_statement, render
 from oxyde.sql.dialects import get_dialect
 from oxyde.sql.dialects.base import Dialect
@@ -557,7 +557,8 @@ class Query(Generic[M]):
         if fields is not None:
             load = functools.partial(_load_partial, self._meta, dialect, fields)
         elif self._related:
-            load = functools.partial(_load_joined, self._meta, self._related, dialect)
+            # one dict of shared joined instances per result, kept across its slices
+            load = functools.partial(load_joined, self._meta, self._related, dialect, {})
         else:
             load = functools.partial(load_models, self._meta, dialect)
         if self._agg is None:
@@ -1077,38 +1078,6 @@ def _join_path(scope: Scope, path: str) -> list[Join]:
         joins.append(join)
         meta, alias, prefix = join.meta, join.alias, join.path
     return joins
-
-
-def _load_joined(
-    meta: ModelMeta, related: tuple[Join, ...], dialect: Dialect, rows: list[Any]
-) -> list[Any]:
-    """Split each joined row into the model and its related models, and link them.
-
-    Each model reads its own columns of the joined row in place (a plan with an offset),
-    and is loaded with the relations joined below it already counted as set.
-    """
-    below: dict[str, tuple[str, ...]] = {}
-    for join in related:
-        parent_path, _, name = join.path.rpartition("__")
-        below[parent_path] = (*below.get(parent_path, ()), name)
-    base = load_models(meta, dialect, rows, 0, below.get("", ()))
-    loaded: dict[str, list[Any]] = {"": base}
-    start = len(meta.columns)
-    for join in related:
-        jm = join.meta
-        pk_pos = start + list(jm.columns).index(jm.pk.name) if jm.pk is not None else start
-        present = [row for row in rows if row[pk_pos] is not None]
-        instances = load_models(jm, dialect, present, start, below.get(join.path, ()))
-        if len(present) == len(rows):
-            column = instances
-        else:
-            it = iter(instances)
-            column = [next(it) if row[pk_pos] is not None else None for row in rows]
-        loaded[join.path] = column
-        parent_path, _, name = join.path.rpartition("__")
-        _impl.rowload.attach(loaded[parent_path], name, column)
-        start += len(jm.columns)
-    return base
 
 
 def _non_negative(what: str, n: Any) -> int:

@@ -10,9 +10,9 @@ Models whose loading must go through Pydantic (``ModelMeta.needs_validation``) u
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from pydantic_core import PydanticUndefined
@@ -21,6 +21,9 @@ from oxyde import _impl
 from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries.relations import forget_relations, relation_names
 from oxyde.sql.dialects.base import Dialect
+
+if TYPE_CHECKING:
+    from oxyde.queries.resolve import Join
 
 Converter = Callable[[Any], Any] | None
 
@@ -182,6 +185,81 @@ def load_models(
         return _impl.rowload.load_models(meta.model, plan, rows)
     finally:
         gc.enable()
+
+
+def load_joined(
+    meta: ModelMeta,
+    related: Sequence[Join],
+    dialect: Dialect,
+    shared: dict[str, dict[Any, Any]],
+    rows: list[Any],
+) -> list[Any]:
+    """``meta`` instances from joined rows, each with the models ``related`` joined in.
+
+    Each model reads its own columns of the joined row in place (a plan with an offset)
+    and is loaded with the relations joined below it already counted as set. A joined
+    row is built once per primary key and shared by every row that refers to it, as a
+    forward FK loaded by ``prefetch()`` is: ``shared`` maps each join path to the
+    instances built so far, so that the slices of one result share them too.
+    """
+    if len(rows) < PAUSE_GC_ROWS or not gc.isenabled():
+        return _load_joined(meta, related, dialect, shared, rows)
+    # paused across the whole row, not model by model: see load_models
+    gc.disable()
+    try:
+        return _load_joined(meta, related, dialect, shared, rows)
+    finally:
+        gc.enable()
+
+
+def _load_joined(
+    meta: ModelMeta,
+    related: Sequence[Join],
+    dialect: Dialect,
+    shared: dict[str, dict[Any, Any]],
+    rows: list[Any],
+) -> list[Any]:
+    rowload = _impl.rowload
+    below: dict[str, tuple[str, ...]] = {}
+    for join in related:
+        parent_path, _, name = join.path.rpartition("__")
+        below[parent_path] = (*below.get(parent_path, ()), name)
+    base = load_models(meta, dialect, rows, 0, below.get("", ()))
+    loaded: dict[str, list[Any]] = {"": base}
+    start = len(meta.columns)
+    for join in related:
+        jm = join.meta
+        inner = below.get(join.path, ())
+        if jm.pk is not None:
+            key = start + _column_index(jm, jm.pk.name)
+            seen = shared.setdefault(join.path, {})
+            fresh = rowload.unseen_keys(rows, key, seen)
+            if fresh:
+                instances = load_models(jm, dialect, fresh, start, inner)
+                for row, instance in zip(fresh, instances, strict=True):
+                    seen[row[key]] = instance
+            column = rowload.by_key(rows, key, seen)
+        else:
+            # no key to tell rows apart: one instance per row, NULL where the join found none
+            present = [row for row in rows if row[start] is not None]
+            instances = load_models(jm, dialect, present, start, inner)
+            if len(present) == len(rows):
+                column = instances
+            else:
+                it = iter(instances)
+                column = [next(it) if row[start] is not None else None for row in rows]
+        loaded[join.path] = column
+        parent_path, _, name = join.path.rpartition("__")
+        rowload.attach(loaded[parent_path], name, column)
+        start += len(jm.columns)
+    return base
+
+
+def _column_index(meta: ModelMeta, name: str) -> int:
+    for i, column in enumerate(meta.columns):
+        if column == name:
+            return i
+    raise ValueError(f"{meta.model.__name__} has no column {name!r}")
 
 
 def _validated(meta: ModelMeta, dialect: Dialect, rows: list[Any]) -> list[Any]:

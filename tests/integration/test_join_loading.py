@@ -1,6 +1,6 @@
-"""join() on large results and on models Pydantic must validate: every row gets its own
-related instance, the relation counts as set, and results past one load slice come back
-whole and in order."""
+"""join() on large results and on models Pydantic must validate: every row gets its
+related instance (one per related row, shared by the rows that refer to it), the
+relation counts as set, and results past one load slice come back whole and in order."""
 
 from __future__ import annotations
 
@@ -85,6 +85,10 @@ async def test_a_join_larger_than_a_load_slice(model_tables: Any) -> None:
         else:
             assert task.owner is None and task.owner_id is None
         assert "owner" in task.model_fields_set
+    # one instance per member, across the load slices of the result
+    assert len({id(t.owner) for t in tasks if t.owner is not None}) == 7
+    last = max(i for i in range(n) if i % 7 == 1 and i % 5)
+    assert tasks[1].owner is tasks[8].owner is tasks[last].owner
     query = JlTask.objects.join("owner").order_by("title")
     streamed = [t async for t in query.iterator(chunk_size=5_000)]
     assert [(t.title, t.owner_id) for t in streamed] == [(t.title, t.owner_id) for t in tasks]

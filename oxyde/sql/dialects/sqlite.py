@@ -20,6 +20,7 @@ from uuid import UUID
 
 from pydantic_core import to_jsonable_python
 
+from oxyde import _impl
 from oxyde.exceptions import DataError
 from oxyde.sql.dialects.base import Adapter, Dialect
 
@@ -118,19 +119,12 @@ def enum_value(value: Any) -> Any:
 # -- converters (stored value -> Python value) -------------------------------------------
 
 
-def int_to_bool(value: Any) -> bool:
-    return bool(value)
+# bool itself: the same result without a Python frame per value
+int_to_bool: Adapter = bool
 
 
-def text_to_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    result = datetime.fromisoformat(value)
-    if result.tzinfo is not None:
-        # a naive column's text with an offset (older versions, other writers): its
-        # UTC wall time, as every naive column holds an aware value it was given
-        return result.astimezone(UTC).replace(tzinfo=None)
-    return result
+# compiled with the row loop (it runs once per row and column): see oxyde/_speedups/rowload.py
+text_to_datetime: Adapter = _impl.rowload.text_to_datetime
 
 
 def text_to_date(value: Any) -> date:

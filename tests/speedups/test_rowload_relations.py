@@ -1,0 +1,86 @@
+"""The relation helpers of rowload (join sharing, prefetch grouping) and its converters:
+compiled and pure agree, and do what the query layer relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+
+def test_unseen_keys_keeps_the_first_row_of_each_new_key(impls: Any) -> None:
+    rows = [(1, "a"), (None, "b"), (2, "c"), (1, "d"), (3, "e"), (2, "f")]
+    for module in impls("rowload"):
+        seen: dict[Any, Any] = {3: "built before"}
+        assert module.unseen_keys(rows, 0, seen) == [(1, "a"), (2, "c")]
+        assert seen == {3: "built before", 1: None, 2: None}
+        assert module.unseen_keys(rows, 0, seen) == []
+
+
+def test_by_key_picks_the_shared_value_per_row(impls: Any) -> None:
+    rows = [(1,), (None,), (2,), (1,)]
+    a, b = object(), object()
+    for module in impls("rowload"):
+        column = module.by_key(rows, 0, {1: a, 2: b})
+        assert column == [a, None, b, a]
+        assert column[0] is column[3]
+        with pytest.raises(KeyError):
+            module.by_key([(5,)], 0, {1: a})
+
+
+def _item(key: Any, name: str) -> Any:
+    item = SimpleNamespace()
+    item.__dict__.update(key=key, name=name)
+    return item
+
+
+def test_group_into_keeps_the_order_across_calls(impls: Any) -> None:
+    items = [_item(1, "a"), _item(2, "b"), _item(1, "c"), _item(None, "d"), _item(1, "e")]
+    for module in impls("rowload"):
+        groups: dict[Any, list[Any]] = {}
+        module.group_into(groups, items[:3], "key")
+        module.group_into(groups, items[3:], "key")
+        assert {k: [i.name for i in v] for k, v in groups.items()} == {
+            1: ["a", "c", "e"],
+            2: ["b"],
+            None: ["d"],
+        }
+        with pytest.raises(KeyError):
+            module.group_into(groups, [SimpleNamespace(other=1)], "key")
+
+
+def test_groups_of_gives_every_parent_a_list_of_its_own(impls: Any) -> None:
+    parents = [_item(1, "p1"), _item(2, "p2"), _item(1, "p3"), SimpleNamespace()]
+    for module in impls("rowload"):
+        groups = {1: ["x", "y"], 2: ["z"]}
+        lists = module.groups_of(parents, "key", groups)
+        assert lists == [["x", "y"], ["z"], ["x", "y"], []]
+        assert lists[0] is not lists[2] and lists[0] is not groups[1]
+        lists[0].append("w")
+        assert groups[1] == ["x", "y"] and lists[2] == ["x", "y"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "read"),
+    [
+        ("2024-01-02 03:04:05", dt.datetime(2024, 1, 2, 3, 4, 5)),
+        ("2024-01-02T03:04:05.123456", dt.datetime(2024, 1, 2, 3, 4, 5, 123456)),
+        ("2024-01-02 03:04:05+02:00", dt.datetime(2024, 1, 2, 1, 4, 5)),
+        ("2024-01-02", dt.datetime(2024, 1, 2)),
+        (dt.datetime(2024, 1, 2, 3, 4), dt.datetime(2024, 1, 2, 3, 4)),
+    ],
+)
+def test_text_to_datetime(impls: Any, stored: Any, read: dt.datetime) -> None:
+    for module in impls("rowload"):
+        value = module.text_to_datetime(stored)
+        assert value == read and type(value) is dt.datetime and value.tzinfo is None
+
+
+def test_text_to_datetime_refuses_what_is_not_a_datetime(impls: Any) -> None:
+    for module in impls("rowload"):
+        with pytest.raises(ValueError):
+            module.text_to_datetime("yesterday")
+        with pytest.raises(TypeError):
+            module.text_to_datetime(12)
