@@ -97,7 +97,7 @@ class QueryManager(Generic[M]):
     def none(self) -> Query[M]:
         return Query(self.model).none()
 
-    def annotate(self, **exprs: Any) -> Query[M]:
+    def annotate(self, /, **exprs: Any) -> Query[M]:
         return Query(self.model).annotate(**exprs)
 
     def group_by(self, *fields: str) -> Query[M]:

@@ -356,7 +356,7 @@ class Query(Generic[M]):
         q._empty = True
         return q
 
-    def annotate(self, **exprs: Any) -> Query[M]:
+    def annotate(self, /, **exprs: Any) -> Query[M]:
         """Add computed values under aliases: ``F`` arithmetic, ``Count/Sum/Avg/Max/Min``
         (over fields or relations: ``Count("posts")``), ``Concat``, ``Coalesce``,
         ``RawSQL``. They become attributes of the instances (or keys of ``values()``

@@ -657,3 +657,13 @@ def test_annotating_after_values_joins_the_output() -> None:
     assert [name for name, _, _ in before._fields or ()] == ["title"]
     with pytest.raises(ManagerError, match="flat"):
         AggPost.objects.values_list("title", flat=True).annotate(n=F("views"))
+
+
+def test_an_alias_may_be_any_identifier_python_would_bind_to_a_parameter() -> None:
+    # ``self`` is the method's own parameter name; it is still a free alias.
+    for query in (
+        AggPost.objects.annotate(self=F("views")),
+        AggPost.objects.filter().annotate(self=F("views")),
+    ):
+        sql, _ = query.sql("postgres")
+        assert sql.count('AS "self"') == 1
