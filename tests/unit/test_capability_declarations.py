@@ -145,3 +145,19 @@ def test_no_module_probes_a_backend_for_a_member() -> None:
     assert not found, (
         "check the capability flag and call through the Protocol instead:\n" + "\n".join(found)
     )
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_migrations_agree_with_the_record(backend: str) -> None:
+    """Migrations decide offline (``sqlmigrate`` needs no server) whether a migration
+    runs in one transaction and whether it suspends foreign keys; the backend's record
+    must say the same, or a migration would count on a rollback the server lacks."""
+    pytest.importorskip({"postgres": "psycopg", "sqlite": "apsw", "mysql": "MySQLdb"}[backend])
+    from oxyde.migrations.executor import alter_ddl  # wherever the ALTER rules live
+    from oxyde.sql.dialects import get_dialect
+
+    caps: Capabilities = importlib.import_module(BACKENDS[backend][0]).CAPABILITIES
+    ddl = alter_ddl(get_dialect(backend))
+    assert ddl.transactional is caps.transactional_ddl
+    if ddl.suspend_foreign_keys:
+        assert caps.foreign_key_suspension
