@@ -79,8 +79,6 @@ def _kill_query(params: dict[str, Any], thread_id: int) -> None:
         conn.close()
 
 
-
-
 class _Opening:
     """The result of a connect job, kept so that a connect whose caller gave up can
     still be closed once the worker thread finishes it."""
