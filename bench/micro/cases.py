@@ -9,6 +9,7 @@ implementation, so the compiled and the pure-Python numbers come from the same c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -70,6 +71,8 @@ class WidePost(Model):
 #: row loading is measured without any per-value conversion (the comparison with
 #: ``model_validate`` is then like for like).
 DIALECT = "postgres"
+#: the dialect of the SQL cases (``OXYDE_MICRO_SQL_DIALECT``: postgres, sqlite or mysql)
+SQL_DIALECT = os.environ.get("OXYDE_MICRO_SQL_DIALECT", DIALECT)
 
 _WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -168,7 +171,7 @@ def _shape(name: str) -> tuple[Any, list[Any], Any]:
     from oxyde.sql.dialects import get_dialect
 
     ir = SHAPES[name]().to_ir()
-    return ir["ir"], ir["values"], get_dialect(DIALECT)
+    return ir["ir"], ir["values"], get_dialect(SQL_DIALECT)
 
 
 def _miss_case(name: str) -> Callable[[], Callable[[], Any]]:
@@ -210,7 +213,7 @@ def _e2e_case() -> Callable[[], Any]:
     # Everything a select_pk does before the driver call: build the query from the manager,
     # produce its IR, hit the cache, bind the value.
     pks = iter(range(10**12))
-    return lambda: Wide.objects.filter(id=next(pks)).sql(DIALECT)
+    return lambda: Wide.objects.filter(id=next(pks)).sql(SQL_DIALECT)
 
 
 def all_cases() -> list[Case]:

@@ -3,15 +3,18 @@
 
 Cython pure-Python mode: this file is both the compiled module and its pure fallback, and
 it is also loaded standalone under another module name, so it imports nothing from oxyde.
-The grammar it reads is documented in ``oxyde/sql/ir.py``; the dialect is read through its
-attributes only (quote, placeholder, feature flags, literal snippets and its ``name`` for
-the few constructs whose syntax is not a flag).
+The grammar it reads is documented in ``oxyde/sql/ir.py``. The dialect
+(``oxyde/sql/dialects/base.py``) is plain data: feature flags, literal snippets and the SQL
+templates of its ``syntax`` record, read once per dialect object into a ``_Spec``. This
+module knows no dialect by name: a new dialect needs no change here. Identifiers and
+literal text go through the dialect's own ``quote_ident`` and ``driver_text`` (remembered
+per dialect), the one place they are quoted and escaped.
 
 The *param plan* has one entry per value reference, in the order the placeholders appear
 in the text: ``(value_index, kind, mode)``. ``mode`` says how ``bind`` turns that value
-into driver parameters: one scalar, a list expanded into one parameter per item (IN lists
-on SQLite/MySQL, one placeholder per item in the text), a list bound as one array
-(PostgreSQL ``= ANY($1)``), or a JSON key path bound as a text array or as a ``$."k"``
+into driver parameters: one scalar, a list expanded into one parameter per item (IN lists,
+one placeholder per item in the text), a list bound as one array (``= ANY($1)`` where
+the dialect has ``array_in``), or a JSON key path bound as a text array or as a ``$."k"``
 path string.
 """
 
@@ -37,44 +40,28 @@ ARITH_OPS = frozenset({"+", "-", "*", "/", "%"})
 AGGREGATES = frozenset({"COUNT", "SUM", "AVG", "MAX", "MIN"})
 FUNCTIONS = frozenset({"LOWER", "UPPER", "COALESCE", "LENGTH", "ABS"})
 
-_PH_QMARK: cython.int = 0
-_PH_FORMAT: cython.int = 1
-_PH_NUMERIC: cython.int = 2
+# The slots of a dialect's SQL templates: a copy of oxyde/sql/dialects/base.py (this
+# module may not import oxyde); tests/speedups checks both copies agree.
+SLOT_ARG: cython.int = 0
+SLOT_ARG2: cython.int = 1
+SLOT_OP: cython.int = 2
+SLOT_PATH_ARRAY: cython.int = 3
+SLOT_PATH_TEXT: cython.int = 4
 
-# Syntax families for the constructs that no dialect flag describes (JSON access,
-# regular expressions, share locks, zero-column inserts, case-sensitive LIKE).
-_FLAVOR_OTHER: cython.int = 0
-_FLAVOR_POSTGRES: cython.int = 1
-_FLAVOR_SQLITE: cython.int = 2
-_FLAVOR_MYSQL: cython.int = 3
-_FLAVORS = {"postgres": 1, "sqlite": 2, "mysql": 3}
-
-_PLACEHOLDERS = {"qmark": 0, "format": 1, "numeric": 2}
-
-# ``("extract", part, expr)``: the parts known, and their strftime format on SQLite.
+# ``("extract", part, expr)``: the parts the grammar knows.
 _EXTRACT_PARTS = frozenset({"year", "month", "day", "hour"})
-_STRFTIME = {"year": "'%Y'", "month": "'%m'", "day": "'%d'", "hour": "'%H'"}
 
-# ``json_cmp`` value types -> what each database's type function calls them.
+# ``json_cmp`` value types.
 _JSON_JTYPES = frozenset({"str", "num", "bool", "null"})
-_JSON_TYPES_PG = {
-    "str": ("string",),
-    "num": ("number",),
-    "bool": ("boolean",),
-    "null": ("null",),
-}
-_JSON_TYPES_SQLITE = {
-    "str": ("text",),
-    "num": ("integer", "real"),
-    "bool": ("true", "false"),
-    "null": ("null",),
-}
-_JSON_TYPES_MYSQL = {
-    "str": ("STRING",),
-    "num": ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
-    "bool": ("BOOLEAN",),
-    "null": ("NULL",),
-}
+
+# Prepared dialects (``_Spec``) by dialect object. Dialects are few (the three, plus the
+# variants backends derive once per server kind); the bound only guards against code
+# that derives a new one per query.
+_SPECS: dict = {}
+_MAX_SPECS: cython.Py_ssize_t = 64
+# Identifiers and literal texts remembered per dialect: they come from model metadata
+# and code, so a real application stays far below this.
+_MAX_MEMO: cython.Py_ssize_t = 8192
 
 
 def _is_compiled() -> bool:
@@ -113,19 +100,41 @@ def _seq(value: object, what: str) -> tuple:
     return value
 
 
+@cython.cfunc
+def _template(spec: "_Spec", template: object, what: str) -> Any:
+    """A dialect template with its SQL text pieces as the driver takes them."""
+    if template is None:
+        return None
+    pieces: tuple = _seq(template, f"the {what} template of dialect {spec.name!r}")
+    out: list = []
+    for piece in pieces:
+        if type(piece) is str:
+            text: str = spec.text(piece)
+            if len(text):
+                out.append(text)
+        elif type(piece) is int and SLOT_ARG <= piece <= SLOT_PATH_TEXT:
+            out.append(piece)
+        else:
+            raise ValueError(f"dialect {spec.name!r}: bad piece {piece!r} in its {what} template")
+    return tuple(out)
+
+
+@cython.cfunc
+def _templates(spec: "_Spec", templates: Any, what: str) -> dict:
+    return {key: _template(spec, t, f"{what} {key!r}") for key, t in dict(templates).items()}
+
+
 @cython.final
 @cython.cclass
-class _Builder:
-    """Accumulates SQL pieces and plan entries while walking one statement."""
+class _Spec:
+    """One dialect as the builder reads it: prepared once per dialect object."""
 
-    out: list
-    plan: list
-    quote: str
-    quote2: str
-    ph: cython.int
-    count: cython.Py_ssize_t
-    pct: cython.bint
-    flavor: cython.int
+    dialect: Any
+    name: str
+    idents: dict
+    texts: dict
+    marker: str
+    numbered: cython.bint
     array_in: cython.bint
     returning: cython.bint
     returning_on: frozenset
@@ -134,34 +143,42 @@ class _Builder:
     dup_key: cython.bint
     random_sql: str
     offset_only_limit: str
-    like_escape: str
     true_sql: str
     false_sql: str
-    name: str
     store_checks: dict
     decimal_arith: str
-    in_decimal: cython.bint
     text_ranges: frozenset
+    cast_text: tuple
+    cast_float: tuple
+    extract: dict
+    like: tuple
+    ilike: tuple
+    regex: tuple
+    iregex: tuple
+    json_text: tuple
+    json_has: tuple
+    json_cmp: dict
+    lock_update: str
+    lock_share: str
+    lock_of: cython.bint
+    insert_defaults: str
+    insert_defaults_more: str
 
     def __init__(self, dialect: Any) -> None:
-        placeholder = dialect.placeholder
-        if placeholder not in _PLACEHOLDERS:
-            raise ValueError(
-                f"unknown placeholder style {placeholder!r}; expected one of "
-                "'format', 'numeric', 'qmark'"
-            )
-        self.ph = _PLACEHOLDERS[placeholder]
-        self.pct = self.ph == _PH_FORMAT
-        self.out = []
-        self.plan = []
-        self.count = 0
-        self.quote = dialect.quote
-        self.quote2 = self.quote + self.quote
-        self.name = dialect.name
-        self.flavor = _FLAVORS.get(self.name, _FLAVOR_OTHER)
+        self.dialect = dialect
+        self.name = str(dialect.name)
+        self.idents = {}
+        self.texts = {}
+        syntax = dialect.syntax
+        # the marker is the one text the driver's formatting consumes: never escaped
+        marker = syntax.marker
+        if type(marker) is not str or not marker:
+            raise ValueError(f"dialect {self.name!r}: the placeholder marker must be a str")
+        self.marker = marker
+        self.numbered = bool(syntax.numbered)
         self.array_in = bool(dialect.array_in)
         self.returning = bool(dialect.returning)
-        # statements with RETURNING where ``returning`` is False (MariaDB: INSERT, DELETE)
+        # statements with RETURNING where ``returning`` is False (e.g. INSERT and DELETE)
         self.returning_on = frozenset(dialect.returning_on)
         self.row_locks = bool(dialect.row_locks)
         concat_style = dialect.concat_style
@@ -175,66 +192,122 @@ class _Builder:
                 "'on_duplicate_key'"
             )
         self.dup_key = upsert_style == "on_duplicate_key"
-        # dialect snippets are emitted as text, so they follow the same % rule
         self.random_sql = self.text(dialect.random_sql)
         offset_only = dialect.offset_only_limit
         # "" when OFFSET alone is valid SQL
         self.offset_only_limit = "" if offset_only is None else self.text(offset_only)
-        self.like_escape = self.text(dialect.like_escape)
         self.true_sql = self.text(dialect.true_sql)
         self.false_sql = self.text(dialect.false_sql)
         # arithmetic stored into int/decimal columns: functions where the dialect needs
-        # them to keep the value exact or fail (SQLite), plain operators elsewhere
-        self.store_checks = dict(getattr(dialect, "store_checks", None) or {})
-        self.decimal_arith = self.text(getattr(dialect, "decimal_arith", "") or "")
+        # them to keep the value exact or fail (``store_checks``), plain operators elsewhere
+        self.store_checks = dict(dialect.store_checks or {})
+        self.decimal_arith = self.text(dialect.decimal_arith or "")
+        # kinds stored as text in several spellings per value (datetimes as text)
+        self.text_ranges = frozenset(dialect.text_ranges or ())
+        self.cast_text = _template(self, syntax.cast_text, "cast_text")
+        self.cast_float = _template(self, syntax.cast_float, "cast_float")
+        self.extract = _templates(self, syntax.extract, "extract")
+        self.like = _template(self, syntax.like, "like")
+        self.ilike = _template(self, syntax.ilike, "ilike")
+        self.regex = _template(self, syntax.regex, "regex")
+        self.iregex = _template(self, syntax.iregex, "iregex")
+        self.json_text = _template(self, syntax.json_text, "json_text")
+        self.json_has = _template(self, syntax.json_has, "json_has")
+        self.json_cmp = _templates(self, syntax.json_cmp, "json_cmp")
+        self.lock_update = self.text(syntax.lock_update)
+        self.lock_share = self.text(syntax.lock_share)
+        self.lock_of = bool(syntax.lock_of)
+        self.insert_defaults = self.text(syntax.insert_defaults)
+        self.insert_defaults_more = self.text(syntax.insert_defaults_more)
+
+    @cython.cfunc
+    def text(self, sql: object) -> str:
+        """Literal SQL text as the driver takes it (the dialect's ``driver_text``)."""
+        if type(sql) is not str:
+            raise ValueError(f"malformed IR: SQL text must be a str, got {sql!r}")
+        memo: dict = self.texts
+        done = memo.get(sql)
+        if done is None:
+            done = self.dialect.driver_text(sql)
+            if len(memo) >= _MAX_MEMO:
+                memo.clear()
+            memo[sql] = done
+        return done
+
+    @cython.cfunc
+    def ident(self, name: object) -> str:
+        """An identifier quoted by the dialect's ``quote_ident``, as the driver takes it."""
+        if type(name) is not str:
+            raise ValueError(f"malformed IR: identifier must be a str, got {name!r}")
+        memo: dict = self.idents
+        done = memo.get(name)
+        if done is None:
+            done = self.dialect.driver_text(self.dialect.quote_ident(name))
+            if len(memo) >= _MAX_MEMO:
+                memo.clear()
+            memo[name] = done
+        return done
+
+
+@cython.cfunc
+def _spec(dialect: object) -> _Spec:
+    found = _SPECS.get(dialect)
+    if found is not None:
+        return found
+    spec: _Spec = _Spec(dialect)
+    if len(_SPECS) >= _MAX_SPECS:
+        _SPECS.clear()
+    _SPECS[dialect] = spec
+    return spec
+
+
+@cython.final
+@cython.cclass
+class _Builder:
+    """Accumulates SQL pieces and plan entries while walking one statement."""
+
+    out: list
+    plan: list
+    d: _Spec
+    count: cython.Py_ssize_t
+    in_decimal: cython.bint
+
+    def __init__(self, dialect: Any) -> None:
+        self.d = _spec(dialect)
+        self.out = []
+        self.plan = []
+        self.count = 0
         self.in_decimal = False
-        # kinds stored as text in several spellings per value (SQLite datetimes)
-        self.text_ranges = frozenset(getattr(dialect, "text_ranges", None) or ())
 
     # -- text ----------------------------------------------------------------------------
 
     @cython.cfunc
     def text(self, sql: object) -> str:
         """Literal SQL text; with ``%s`` placeholders a literal ``%`` must be doubled."""
-        if type(sql) is not str:
-            raise ValueError(f"malformed IR: SQL text must be a str, got {sql!r}")
-        s: str = sql
-        if self.pct:
-            return s.replace("%", "%%")
-        return s
+        return self.d.text(sql)
 
     @cython.cfunc
     def ident(self, name: object) -> str:
-        """The one place where identifiers are quoted, so none reaches the SQL unquoted."""
-        if type(name) is not str:
-            raise ValueError(f"malformed IR: identifier must be a str, got {name!r}")
-        s: str = name
-        q: str = self.quote
-        quoted: str = q + s.replace(q, self.quote2) + q
-        if self.pct:
-            return quoted.replace("%", "%%")
-        return quoted
+        return self.d.ident(name)
 
     @cython.cfunc
     def table(self, name: object, schema: object) -> str:
         if schema is None:
-            return self.ident(name)
-        return self.ident(schema) + "." + self.ident(name)
+            return self.d.ident(name)
+        return self.d.ident(schema) + "." + self.d.ident(name)
 
     @cython.cfunc
     def ident_list(self, names: object, what: str) -> str:
-        return ", ".join([self.ident(n) for n in _seq(names, what)])
+        return ", ".join([self.d.ident(n) for n in _seq(names, what)])
 
     # -- placeholders ----------------------------------------------------------------------
 
     @cython.cfunc
     def marker(self) -> str:
         self.count += 1
-        if self.ph == _PH_QMARK:
-            return "?"
-        if self.ph == _PH_FORMAT:
-            return "%s"
-        return "$" + str(self.count)
+        if self.d.numbered:
+            return self.d.marker + str(self.count)
+        return self.d.marker
 
     @cython.cfunc
     def ref(self, idx: object, kind: object, mode: cython.int) -> None:
@@ -255,10 +328,10 @@ class _Builder:
 
     @cython.cfunc
     def is_text_range(self, node: object) -> cython.bint:
-        if len(self.text_ranges) == 0 or type(node) is not tuple:
+        if len(self.d.text_ranges) == 0 or type(node) is not tuple:
             return False
         t: tuple = node
-        return len(t) == 3 and t[0] == "p" and t[1] in self.text_ranges
+        return len(t) == 3 and t[0] == "p" and t[1] in self.d.text_ranges
 
     @cython.cfunc
     def next_value(self, node: tuple) -> None:
@@ -269,8 +342,8 @@ class _Builder:
 
     @cython.cfunc
     def text_range_cmp(self, op: str, lhs: object, rhs: tuple) -> None:
-        """``lhs op rhs`` for a kind stored as text in several spellings (SQLite
-        datetimes with or without fraction digits or a UTC suffix): each value is the
+        """``lhs op rhs`` for a kind stored as text in several spellings (datetimes
+        as text with or without fraction digits or a UTC suffix): each value is the
         text range [canonical(v), canonical(next v)), so = and <> test the range and
         <= and > compare with its end. Plain comparisons of the column, so an index on
         it still serves them."""
@@ -317,7 +390,7 @@ class _Builder:
                     f"unknown arithmetic operator {op!r}; expected one of {_names(ARITH_OPS)}"
                 )
             if self.in_decimal:
-                out.append(self.decimal_arith + "(")
+                out.append(self.d.decimal_arith + "(")
                 self.expr(t[2])
                 out.append(", '" + self.text(op) + "', ")
                 self.expr(t[3])
@@ -330,13 +403,13 @@ class _Builder:
                 out.append(")")
         elif tag == "checked":
             t = _node(t, 5, "checked")
-            check = self.store_checks.get(t[1])
+            check = self.d.store_checks.get(t[1])
             if check is None:
                 self.expr(t[2])
             else:
                 out.append(self.text(check) + "(")
                 outer: cython.bint = self.in_decimal
-                self.in_decimal = t[1] == "decimal" and len(self.decimal_arith) > 0
+                self.in_decimal = t[1] == "decimal" and len(self.d.decimal_arith) > 0
                 self.expr(t[2])
                 self.in_decimal = outer
                 out.append(", " + _int_sql(t[3]) + ", " + _int_sql(t[4]) + ")")
@@ -372,7 +445,7 @@ class _Builder:
             out.append("(" + self.text(t[1]) + ")")
         elif tag == "neg" and self.in_decimal:
             t = _node(t, 2, "neg")
-            out.append(self.decimal_arith + "(0, '-', ")
+            out.append(self.d.decimal_arith + "(0, '-', ")
             self.expr(t[1])
             out.append(")")
         elif tag == "neg":
@@ -390,7 +463,7 @@ class _Builder:
             self.concat(_seq(t[1], "concat arguments"), t[2])
         elif tag == "random":
             _node(t, 1, "random")
-            out.append(self.random_sql)
+            out.append(self.d.random_sql)
         elif tag == "json_get":
             t = _node(t, 4, "json_get")
             self.json_get(t[1], t[2])
@@ -404,20 +477,10 @@ class _Builder:
             out.append(")")
         elif tag == "cast_text":
             t = _node(t, 2, "cast_text")
-            out.append("CAST(")
-            self.expr(t[1])
-            # MySQL's CAST knows CHAR, not TEXT
-            out.append(" AS CHAR)" if self.flavor == _FLAVOR_MYSQL else " AS TEXT)")
+            self.emit(self.d.cast_text, t[1], None, None, None)
         elif tag == "cast_float":
             t = _node(t, 2, "cast_float")
-            out.append("CAST(")
-            self.expr(t[1])
-            if self.flavor == _FLAVOR_MYSQL:
-                out.append(" AS DOUBLE)")
-            elif self.flavor == _FLAVOR_SQLITE:
-                out.append(" AS REAL)")
-            else:
-                out.append(" AS DOUBLE PRECISION)")
+            self.emit(self.d.cast_float, t[1], None, None, None)
         else:
             raise ValueError(f"unknown expression tag {tag!r}")
 
@@ -435,9 +498,9 @@ class _Builder:
             raise ValueError("malformed IR: concat needs at least one argument")
         i: cython.Py_ssize_t
         out: list = self.out
-        joiner = " || " if self.pipes else ", "
+        joiner = " || " if self.d.pipes else ", "
         # CONCAT(a, sep, b) rather than CONCAT_WS: NULL then propagates as with ||
-        out.append("(" if self.pipes else "CONCAT(")
+        out.append("(" if self.d.pipes else "CONCAT(")
         for i in range(len(args)):
             if i:
                 out.append(joiner)
@@ -448,28 +511,31 @@ class _Builder:
         out.append(")")
 
     @cython.cfunc
-    def json_get(self, target: object, path_idx: object) -> None:
+    def emit(self, template: tuple, arg: object, arg2: object, op: object, path: object) -> None:
+        """A dialect template with its slots filled (``oxyde/sql/dialects/base.py``)."""
         out: list = self.out
-        if self.flavor == _FLAVOR_POSTGRES:
-            out.append("(")
-            self.expr(target)
-            out.append(" #>> CAST(")
-            self.param(path_idx, "json_path", PATH_ARRAY)
-            out.append(" AS TEXT[]))")
-        elif self.flavor == _FLAVOR_SQLITE:
-            out.append("json_extract(")
-            self.expr(target)
-            out.append(", ")
-            self.param(path_idx, "json_path", PATH_TEXT)
-            out.append(")")
-        elif self.flavor == _FLAVOR_MYSQL:
-            out.append("JSON_UNQUOTE(JSON_EXTRACT(")
-            self.expr(target)
-            out.append(", ")
-            self.param(path_idx, "json_path", PATH_TEXT)
-            out.append("))")
-        else:
-            raise ValueError(f"dialect {self.name!r} has no JSON path syntax")
+        slot: cython.int
+        for piece in template:
+            if type(piece) is str:
+                out.append(piece)
+                continue
+            slot = piece
+            if slot == SLOT_ARG:
+                self.expr(arg)
+            elif slot == SLOT_ARG2:
+                self.expr(arg2)
+            elif slot == SLOT_OP:
+                out.append(op)
+            elif slot == SLOT_PATH_ARRAY:
+                self.param(path, "json_path", PATH_ARRAY)
+            else:
+                self.param(path, "json_path", PATH_TEXT)
+
+    @cython.cfunc
+    def json_get(self, target: object, path_idx: object) -> None:
+        if self.d.json_text is None:
+            raise ValueError(f"dialect {self.d.name!r} has no JSON path syntax")
+        self.emit(self.d.json_text, target, None, None, path_idx)
 
     @cython.cfunc
     def extract(self, part: object, target: object) -> None:
@@ -478,90 +544,17 @@ class _Builder:
             raise ValueError(
                 f"unknown extract field {part!r}; expected one of {_names(_EXTRACT_PARTS)}"
             )
-        out: list = self.out
-        if self.flavor == _FLAVOR_SQLITE:
-            # datetimes are stored as ISO text; strftime reads it (and any offset)
-            out.append("CAST(strftime(" + self.text(_STRFTIME[part]) + ", ")
-            self.expr(target)
-            out.append(") AS INTEGER)")
-        elif self.flavor == _FLAVOR_POSTGRES or self.flavor == _FLAVOR_MYSQL:
-            # EXTRACT is NUMERIC on PostgreSQL 14+: made an integer, like the others
-            out.append("CAST(EXTRACT(" + str(part).upper() + " FROM ")
-            self.expr(target)
-            out.append(") AS " + ("SIGNED" if self.flavor == _FLAVOR_MYSQL else "INTEGER") + ")")
-        else:
-            raise ValueError(f"dialect {self.name!r} has no EXTRACT syntax")
-
-    @cython.cfunc
-    def json_path(self, path_idx: object) -> None:
-        """The bound key path of ``json_has``/``json_cmp``: a text array on PostgreSQL,
-        a ``$."k"`` path string elsewhere."""
-        if self.flavor == _FLAVOR_POSTGRES:
-            self.out.append("CAST(")
-            self.param(path_idx, "json_path", PATH_ARRAY)
-            self.out.append(" AS TEXT[])")
-        else:
-            self.param(path_idx, "json_path", PATH_TEXT)
-
-    @cython.cfunc
-    def json_typed(self, target: object, path_idx: object, unquote: cython.bint) -> None:
-        """The JSON value at the path (``unquote``: as text), or its type name."""
-        out: list = self.out
-        if self.flavor == _FLAVOR_POSTGRES:
-            out.append("(")
-            self.expr(target)
-            out.append(" #>> " if unquote else " #> ")
-            self.json_path(path_idx)
-            out.append(")")
-        elif self.flavor == _FLAVOR_SQLITE:
-            out.append("json_extract(" if unquote else "json_type(")
-            self.expr(target)
-            out.append(", ")
-            self.json_path(path_idx)
-            out.append(")")
-        elif self.flavor == _FLAVOR_MYSQL:
-            out.append("JSON_UNQUOTE(JSON_EXTRACT(" if unquote else "JSON_TYPE(JSON_EXTRACT(")
-            self.expr(target)
-            out.append(", ")
-            self.json_path(path_idx)
-            out.append("))")
-        else:
-            raise ValueError(f"dialect {self.name!r} has no JSON path syntax")
-
-    @cython.cfunc
-    def json_type_test(self, target: object, path_idx: object, jtype: str) -> None:
-        """``<type of the value at path> IN (<the names of jtype>)``."""
-        out: list = self.out
-        names: tuple
-        if self.flavor == _FLAVOR_POSTGRES:
-            out.append("jsonb_typeof")
-            self.json_typed(target, path_idx, False)
-            names = _JSON_TYPES_PG[jtype]
-        else:
-            self.json_typed(target, path_idx, False)
-            if self.flavor == _FLAVOR_SQLITE:
-                names = _JSON_TYPES_SQLITE[jtype]
-            else:
-                names = _JSON_TYPES_MYSQL[jtype]
-        if len(names) == 1:
-            out.append(" = '" + names[0] + "'")
-        else:
-            out.append(" IN (" + ", ".join(["'" + n + "'" for n in names]) + ")")
+        template = self.d.extract.get(part)
+        if template is None:
+            raise ValueError(f"dialect {self.d.name!r} has no EXTRACT syntax for {part!r}")
+        self.emit(template, target, None, None, None)
 
     @cython.cfunc
     def json_has(self, target: object, path_idx: object) -> None:
         """The key path exists (a JSON null counts as present)."""
-        out: list = self.out
-        if self.flavor == _FLAVOR_MYSQL:
-            # JSON_EXTRACT gives SQL NULL only for a missing path, a JSON null otherwise
-            out.append("JSON_EXTRACT(")
-            self.expr(target)
-            out.append(", ")
-            self.json_path(path_idx)
-            out.append(")")
-        else:
-            self.json_typed(target, path_idx, False)
-        out.append(" IS NOT NULL")
+        if self.d.json_has is None:
+            raise ValueError(f"dialect {self.d.name!r} has no JSON path syntax")
+        self.emit(self.d.json_has, target, None, None, path_idx)
 
     @cython.cfunc
     def json_cmp(
@@ -574,45 +567,14 @@ class _Builder:
             raise ValueError(
                 f"unknown comparison operator {op!r}; expected one of {_names(CMP_OPS)}"
             )
-        if jtype not in _JSON_TYPES_PG:
+        if jtype not in _JSON_JTYPES:
             raise ValueError(
                 f"unknown JSON value type {jtype!r}; expected one of {_names(_JSON_JTYPES)}"
             )
-        out: list = self.out
-        if jtype == "null":
-            self.json_type_test(target, path_idx, "null")
-            return
-        out.append("(")
-        if jtype == "num" and self.flavor == _FLAVOR_POSTGRES:
-            # CASE keeps the cast away from values of other types (and tests the type)
-            out.append("CAST(CASE WHEN jsonb_typeof")
-            self.json_typed(target, path_idx, False)
-            out.append(" = 'number' THEN ")
-            self.json_typed(target, path_idx, True)
-            out.append(" END AS NUMERIC) " + op + " ")
-            self.expr(rhs)
-            out.append(")")
-            return
-        self.json_type_test(target, path_idx, jtype)
-        out.append(" AND ")
-        if jtype == "num" and self.flavor == _FLAVOR_MYSQL:
-            out.append("CAST(")
-            self.json_typed(target, path_idx, True)
-            out.append(" AS DOUBLE)")
-        elif jtype == "bool" and self.flavor == _FLAVOR_SQLITE:
-            # json_extract reads true/false as 1/0; json_type names them
-            self.json_typed(target, path_idx, False)
-        else:
-            self.json_typed(target, path_idx, True)
-        out.append(" " + op + " ")
-        if jtype == "str" and self.flavor == _FLAVOR_MYSQL:
-            # JSON strings compare exactly, not under the column's collation
-            out.append("CAST(")
-            self.expr(rhs)
-            out.append(" AS BINARY)")
-        else:
-            self.expr(rhs)
-        out.append(")")
+        template = self.d.json_cmp.get(jtype)
+        if template is None:
+            raise ValueError(f"dialect {self.d.name!r} has no JSON path syntax")
+        self.emit(template, target, rhs, op, path_idx)
 
     # -- conditions ------------------------------------------------------------------------
 
@@ -641,7 +603,7 @@ class _Builder:
             t = _node(t, 2, tag)
             conds: tuple = _seq(t[1], "the operands of " + tag)
             if len(conds) == 0:
-                out.append(self.true_sql if tag == "and" else self.false_sql)
+                out.append(self.d.true_sql if tag == "and" else self.d.false_sql)
             elif len(conds) == 1:
                 self.cond(conds[0], nested)
             else:
@@ -660,8 +622,8 @@ class _Builder:
             if type(n) is not int or n < 0:
                 raise ValueError(f"malformed IR: IN list length must be an int >= 0, got {n!r}")
             if n == 0:
-                out.append(self.false_sql)
-            elif self.array_in and t[2] != "array":
+                out.append(self.d.false_sql)
+            elif self.d.array_in and t[2] != "array":
                 # (an IN list of arrays expands: = ANY() of an array of arrays would
                 # compare the column with each scalar item)
                 self.expr(t[1])
@@ -717,7 +679,7 @@ class _Builder:
             self.expr(t[3])
         elif tag == "const":
             t = _node(t, 2, "const")
-            out.append(self.true_sql if t[1] else self.false_sql)
+            out.append(self.d.true_sql if t[1] else self.d.false_sql)
         elif tag == "regex":
             t = _node(t, 4, "regex")
             self.regex(t[1], t[2], bool(t[3]))
@@ -732,63 +694,14 @@ class _Builder:
 
     @cython.cfunc
     def like(self, target: object, rhs: object, ci: cython.bint) -> None:
-        out: list = self.out
-        if self.flavor == _FLAVOR_SQLITE:
-            # SQLite's LIKE stops reading a value at its first NUL: values holding one
-            # go to the connection's oxyde_like(), which reads all of it. (On SQLite
-            # LIKE folds ASCII case and LOWER() only ASCII, as oxyde_like does.)
-            out.append("CASE WHEN instr(")
-            self.expr(target)
-            out.append(", char(0)) > 0 THEN oxyde_like(")
-            self.expr(rhs)
-            out.append(", ")
-            self.expr(target)
-            out.append(") ELSE ")
-            self.like_operator(target, rhs, ci)
-            out.append(" END")
-            return
-        self.like_operator(target, rhs, ci)
-
-    @cython.cfunc
-    def like_operator(self, target: object, rhs: object, ci: cython.bint) -> None:
-        out: list = self.out
-        if ci:
-            out.append("LOWER(")
-            self.expr(target)
-            out.append(") LIKE LOWER(")
-            self.expr(rhs)
-            out.append(") " + self.like_escape)
-            return
-        self.expr(target)
-        # MySQL compares with the column's (usually case-insensitive) collation
-        out.append(" LIKE BINARY " if self.flavor == _FLAVOR_MYSQL else " LIKE ")
-        self.expr(rhs)
-        out.append(" " + self.like_escape)
+        self.emit(self.d.ilike if ci else self.d.like, target, rhs, None, None)
 
     @cython.cfunc
     def regex(self, target: object, rhs: object, ci: cython.bint) -> None:
-        out: list = self.out
-        self.expr(target)
-        if self.flavor == _FLAVOR_POSTGRES:
-            out.append(" ~* " if ci else " ~ ")
-            self.expr(rhs)
-        elif self.flavor == _FLAVOR_SQLITE:
-            # REGEXP is the backend's Python ``re`` function: an inline flag makes it ci
-            if ci:
-                out.append(" REGEXP ('(?i)' || ")
-                self.expr(rhs)
-                out.append(")")
-            else:
-                out.append(" REGEXP ")
-                self.expr(rhs)
-        elif self.flavor == _FLAVOR_MYSQL:
-            # REGEXP follows the collation (case-insensitive by default): say it explicitly.
-            # Lower-casing the pattern instead would turn \D into \d.
-            out.append(" REGEXP CONCAT(" + ("'(?i)'" if ci else "'(?-i)'") + ", ")
-            self.expr(rhs)
-            out.append(")")
-        else:
-            raise ValueError(f"dialect {self.name!r} has no regular expression syntax")
+        template = self.d.iregex if ci else self.d.regex
+        if template is None:
+            raise ValueError(f"dialect {self.d.name!r} has no regular expression syntax")
+        self.emit(template, target, rhs, None, None)
 
     # -- statements ------------------------------------------------------------------------
 
@@ -840,8 +753,8 @@ class _Builder:
         if limit is not None:
             out.append(" LIMIT ")
             self.expr(limit)
-        elif offset is not None and self.offset_only_limit:
-            out.append(" LIMIT " + self.offset_only_limit)
+        elif offset is not None and self.d.offset_only_limit:
+            out.append(" LIMIT " + self.d.offset_only_limit)
         if offset is not None:
             out.append(" OFFSET ")
             self.expr(offset)
@@ -850,8 +763,8 @@ class _Builder:
     def returning_clause(self, cols: object, statement: str) -> None:
         if cols is None:
             return
-        if not self.returning and statement not in self.returning_on:
-            raise ValueError(f"dialect {self.name!r} does not support {statement} ... RETURNING")
+        if not self.d.returning and statement not in self.d.returning_on:
+            raise ValueError(f"dialect {self.d.name!r} does not support {statement} ... RETURNING")
         self.out.append(" RETURNING " + self.ident_list(cols, "returning"))
 
     @cython.cfunc
@@ -937,17 +850,12 @@ class _Builder:
         if t[1] and t[2]:
             raise ValueError("a lock takes nowait or skip_locked, not both")
         of: tuple = _seq(t[3], "lock tables")
-        if not self.row_locks:
+        if not self.d.row_locks:
             return
         out: list = self.out
-        if self.flavor == _FLAVOR_MYSQL:
-            # MariaDB knows neither FOR SHARE nor OF; MySQL 8 accepts the older spelling.
-            # Without OF every joined table's rows are locked: more, never less.
-            out.append(" FOR UPDATE" if mode == "update" else " LOCK IN SHARE MODE")
-        else:
-            out.append(" FOR UPDATE" if mode == "update" else " FOR SHARE")
-            if len(of):
-                out.append(" OF " + self.ident_list(of, "lock tables"))
+        out.append(self.d.lock_update if mode == "update" else self.d.lock_share)
+        if len(of) and self.d.lock_of:
+            out.append(" OF " + self.ident_list(of, "lock tables"))
         if t[1]:
             out.append(" NOWAIT")
         elif t[2]:
@@ -971,8 +879,9 @@ class _Builder:
             if i:
                 out.append(" UNION ALL " if flags[i - 1] else " UNION ")
             part: tuple = _node(selects[i], 11, "select")
-            # a part with its own ORDER BY/LIMIT/lock becomes a derived table: SQLite takes
-            # no parenthesised compound members, and this form reads the same everywhere
+            # a part with its own ORDER BY/LIMIT/lock becomes a derived table: some
+            # databases take no parenthesised compound members; this form reads the same
+            # everywhere
             if (
                 len(_seq(part[6], "order_by"))
                 or part[7] is not None
@@ -1017,20 +926,17 @@ class _Builder:
             ctag = "ignore"
         # INSERT IGNORE would also turn NOT NULL, foreign key and truncation errors into
         # warnings: only a column-less insert (nothing to assign) falls back to it
-        mysql_ignore: cython.bint = self.dup_key and ctag == "ignore" and ncols == 0
-        out.append("INSERT IGNORE INTO " if mysql_ignore else "INSERT INTO ")
+        insert_ignore: cython.bint = self.d.dup_key and ctag == "ignore" and ncols == 0
+        out.append("INSERT IGNORE INTO " if insert_ignore else "INSERT INTO ")
         out.append(self.table(t[1], t[2]))
         r: cython.Py_ssize_t
         c: cython.Py_ssize_t
         if ncols == 0:
-            if self.flavor == _FLAVOR_MYSQL:
-                out.append(" () VALUES " + ", ".join(["()"] * nrows))
-            elif nrows == 1:
-                out.append(" DEFAULT VALUES")
-            else:
+            if nrows > 1 and not self.d.insert_defaults_more:
                 raise ValueError(
-                    f"dialect {self.name!r} cannot insert several rows without columns"
+                    f"dialect {self.d.name!r} cannot insert several rows without columns"
                 )
+            out.append(self.d.insert_defaults + self.d.insert_defaults_more * (nrows - 1))
         else:
             out.append(" (" + self.ident_list(columns, "insert columns") + ") VALUES ")
             for k in kinds:
@@ -1047,10 +953,10 @@ class _Builder:
                 if r:
                     out.append(", ")
                 out.append("(" + ", ".join(row) + ")")
-        if ctag is not None and not mysql_ignore:
+        if ctag is not None and not insert_ignore:
             ctuple: tuple = conflict
             target: tuple = _seq(ctuple[1], "conflict target")
-            if self.dup_key:
+            if self.d.dup_key:
                 sets: list = []
                 if ctag == "ignore":
                     # a no-op assignment: only a duplicate key is ignored

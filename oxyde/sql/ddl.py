@@ -2,8 +2,9 @@
 
 Everything comes from ``ModelMeta`` (``oxyde/meta/metadata.py``). Types come from the
 dialect's ``type_names``; the other per-dialect differences of DDL are the data in
-``DdlStyle`` below, so this module has no dialect branches. Statements are idempotent
-where the database allows (``IF NOT EXISTS``), so ``create_tables`` can run again.
+its ``DdlStyle`` (``Dialect.ddl``), so this module has no dialect branches. Statements
+are idempotent where the database allows (``IF NOT EXISTS``), so ``create_tables`` can
+run again.
 Foreign keys are separate ``ALTER TABLE`` statements (except on SQLite, which declares
 them inline) so that tables referencing each other can all be created first.
 """
@@ -11,7 +12,7 @@ them inline) so that tables referencing each other can all be created first.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
@@ -19,7 +20,7 @@ from typing import Any, Final
 from uuid import UUID
 
 from oxyde.meta.metadata import Column, ForeignKey, ModelMeta
-from oxyde.sql.dialects.base import Dialect
+from oxyde.sql.dialects.base import DdlStyle, Dialect
 
 __all__ = [
     "DdlStyle",
@@ -45,90 +46,9 @@ MAX_NAME: Final = 63
 _FK_ACTIONS: Final = frozenset({"CASCADE", "SET NULL", "SET DEFAULT", "RESTRICT", "NO ACTION"})
 
 
-@dataclass(frozen=True)
-class DdlStyle:
-    """How one database spells the DDL that is not a type name."""
-
-    #: enums are ``CREATE TYPE ... AS ENUM`` types (PostgreSQL)
-    enum_types: bool
-    #: foreign keys are declared inside CREATE TABLE (SQLite cannot add them later)
-    inline_foreign_keys: bool
-    #: indexes are declared inside CREATE TABLE (MySQL: idempotent with the table, and
-    #: MySQL has no CREATE INDEX IF NOT EXISTS)
-    inline_indexes: bool
-    #: "statement" (COMMENT ON), "inline" (COMMENT '...') or "none"
-    comments: str
-    #: text after the closing parenthesis of CREATE TABLE
-    table_options: str
-    #: ``USING <method>`` on indexes
-    index_methods: bool
-    #: ``CREATE INDEX ... WHERE``
-    partial_indexes: bool
-    #: the schema qualifies the index name, not the table (SQLite)
-    index_schema_on_name: bool
-    #: REFERENCES may name a schema (SQLite: same database only)
-    schema_in_references: bool
-    #: DROP TABLE ... CASCADE
-    drop_cascade: bool
-    #: backslash is an escape character inside string literals (MySQL)
-    backslash_escapes: bool
-    #: ``'\\x..'`` (PostgreSQL bytea) or ``X'..'``
-    hex_bytes_prefix: bool
-    #: kinds whose DEFAULT must be an expression in parentheses (MySQL JSON/BLOB/TEXT)
-    expression_default_kinds: frozenset[str] = frozenset()
-
-
-_POSTGRES_STYLE = DdlStyle(
-    enum_types=True,
-    inline_foreign_keys=False,
-    inline_indexes=False,
-    comments="statement",
-    table_options="",
-    index_methods=True,
-    partial_indexes=True,
-    index_schema_on_name=False,
-    schema_in_references=True,
-    drop_cascade=True,
-    backslash_escapes=False,
-    hex_bytes_prefix=True,
-)
-
-_STYLES: Final[dict[str, DdlStyle]] = {
-    "postgres": _POSTGRES_STYLE,
-    "sqlite": replace(
-        _POSTGRES_STYLE,
-        enum_types=False,
-        inline_foreign_keys=True,
-        comments="none",
-        index_methods=False,
-        index_schema_on_name=True,
-        schema_in_references=False,
-        drop_cascade=False,
-        hex_bytes_prefix=False,
-    ),
-    "mysql": replace(
-        _POSTGRES_STYLE,
-        enum_types=False,
-        inline_indexes=True,
-        comments="inline",
-        table_options=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
-        index_methods=False,
-        partial_indexes=False,
-        drop_cascade=False,
-        backslash_escapes=True,
-        hex_bytes_prefix=False,
-        expression_default_kinds=frozenset({"json", "array", "bytes", "any"}),
-    ),
-}
-
-
 def ddl_style(dialect: Dialect) -> DdlStyle:
-    try:
-        return _STYLES[dialect.name]
-    except KeyError:
-        raise ValueError(
-            f"no DDL rules for dialect {dialect.name!r}; known: {', '.join(sorted(_STYLES))}"
-        ) from None
+    """The DDL rules of ``dialect`` (``Dialect.ddl``)."""
+    return dialect.ddl
 
 
 # -- names and literals ------------------------------------------------------------------

@@ -669,19 +669,22 @@ class SqliteAlter(AlterDdl):
         return self.rebuild(before, after, key)
 
 
+#: ALTER rules by ``DdlStyle.alter``
 _ALTERS: dict[str, type[AlterDdl]] = {
-    "postgres": PostgresAlter,
-    "mysql": MysqlAlter,
-    "sqlite": SqliteAlter,
+    "in_place": PostgresAlter,
+    "restate": MysqlAlter,
+    "rebuild": SqliteAlter,
 }
 
 
 def alter_ddl(dialect: Dialect) -> AlterDdl:
-    """The ALTER rules of ``dialect``."""
+    """The ALTER rules of ``dialect`` (``dialect.ddl.alter``)."""
+    style = dialect.ddl.alter
     try:
-        cls = _ALTERS[dialect.name]
+        cls = _ALTERS[style]
     except KeyError:
         raise ValueError(
-            f"no ALTER rules for dialect {dialect.name!r}; known: {', '.join(sorted(_ALTERS))}"
+            f"no ALTER rules {style!r} for dialect {dialect.name!r}; "
+            f"known: {', '.join(sorted(_ALTERS))}"
         ) from None
     return cls(dialect)

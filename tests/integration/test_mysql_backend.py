@@ -140,7 +140,7 @@ async def test_execute_counts_matched_rows(backend: MySQLBackend, table: str) ->
 
 
 async def test_returning_capability_matches_server(backend: MySQLBackend, table: str) -> None:
-    flavor, version = parse_server(backend.server_info)
+    server, version = parse_server(backend.server_info)
     dialect = backend.dialect
     statements = {
         "insert": f"INSERT INTO {OXB}item (code) VALUES (%s), (%s) RETURNING id, code",
@@ -157,10 +157,10 @@ async def test_returning_capability_matches_server(backend: MySQLBackend, table:
                 with pytest.raises(OperationalError) as info:
                     await c.fetch(sql, params[stmt], write=True)
                 assert info.value.code == 1064  # a syntax error: the server has none
-    if flavor == "mariadb" and version >= (10, 5, 0):
+    if server == "mariadb" and version >= (10, 5, 0):
         assert dialect.returning_on == {"insert", "delete"}
         assert not dialect.returning
-    elif flavor == "mysql":
+    elif server == "mysql":
         assert dialect is MYSQL
 
 

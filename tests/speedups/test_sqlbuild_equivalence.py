@@ -139,6 +139,19 @@ def test_the_grammar_copy_matches_ir(impls: Callable[[str], tuple[ModuleType, Mo
         assert module.FUNCTIONS == grammar.FUNCTIONS
 
 
+def test_the_template_slot_copy_matches_the_dialects(
+    impls: Callable[[str], tuple[ModuleType, ModuleType]],
+) -> None:
+    from oxyde.sql.dialects import base
+
+    for module in impls("sqlbuild"):
+        assert module.SLOT_ARG == base.ARG
+        assert module.SLOT_ARG2 == base.ARG2
+        assert module.SLOT_OP == base.OP
+        assert module.SLOT_PATH_ARRAY == base.PATH_ARRAY
+        assert module.SLOT_PATH_TEXT == base.PATH_TEXT
+
+
 def _outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
     try:
         return ("ok", call())

@@ -23,18 +23,18 @@ def parse_server(info: str) -> tuple[str, tuple[int, int, int]]:
 
     MariaDB before 11 may prefix its version with ``5.5.5-`` for old clients.
     """
-    flavor = "mariadb" if "mariadb" in info.lower() else "mysql"
-    text = info[6:] if flavor == "mariadb" and info.startswith("5.5.5-") else info
+    server = "mariadb" if "mariadb" in info.lower() else "mysql"
+    text = info[6:] if server == "mariadb" and info.startswith("5.5.5-") else info
     match = _VERSION.search(text)
     if match is None:
-        return flavor, (0, 0, 0)
+        return server, (0, 0, 0)
     major, minor, patch = (int(g) for g in match.groups())
-    return flavor, (major, minor, patch)
+    return server, (major, minor, patch)
 
 
 def returning_statements(info: str) -> frozenset[str]:
-    flavor, version = parse_server(info)
-    if flavor != "mariadb":
+    server, version = parse_server(info)
+    if server != "mariadb":
         return frozenset()
     return frozenset(stmt for stmt, since in _MARIADB_RETURNING if version >= since)
 
@@ -45,18 +45,18 @@ def server_dialect(info: str, insert_id_step: int = 1) -> Dialect:
     Variants are shared, so every database on the same kind of server compiles each
     query shape once (the compiler caches per dialect object).
     """
-    flavor = parse_server(info)[0]
+    server = parse_server(info)[0]
     key = (
         returning_statements(info),
         max(1, insert_id_step),
-        "mariadb" if flavor == "mariadb" else "",
+        "mariadb" if server == "mariadb" else "",
     )
     if key == (frozenset(), 1, ""):
         return MYSQL
     dialect = _variants.get(key)
     if dialect is None:
         dialect = dataclasses.replace(
-            MYSQL, returning_on=key[0], insert_id_step=key[1], flavor=key[2]
+            MYSQL, returning_on=key[0], insert_id_step=key[1], server=key[2]
         )
         _variants[key] = dialect
     return dialect

@@ -18,7 +18,7 @@ def explain_sql(sql: str, dialect: Dialect, *, analyze: bool, format: str) -> st
             options.append("FORMAT JSON")
         return f"EXPLAIN ({', '.join(options)}) {sql}" if options else f"EXPLAIN {sql}"
     if dialect.name == "mysql":
-        if analyze and dialect.flavor == "mariadb":
+        if analyze and dialect.server == "mariadb":
             # MariaDB runs the statement with ANALYZE, and has no EXPLAIN ANALYZE
             prefix = "ANALYZE"
         else:

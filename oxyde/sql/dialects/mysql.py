@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from oxyde.sql.dialects.base import Adapter, Dialect
+from oxyde.sql.dialects.base import (
+    ARG,
+    ARG2,
+    PATH_TEXT,
+    Adapter,
+    DdlStyle,
+    Dialect,
+    Syntax,
+    json_compare,
+    json_type_test,
+)
 from oxyde.sql.dialects.postgres import array_items
 from oxyde.sql.dialects.sqlite import (
     bool_to_int,
@@ -24,7 +34,7 @@ from oxyde.sql.dialects.sqlite import (
     to_uuid,
 )
 
-__all__ = ["MYSQL"]
+__all__ = ["DDL_STYLE", "MYSQL", "SYNTAX"]
 
 
 def datetime_to_utc_naive(value: datetime) -> datetime:
@@ -149,6 +159,68 @@ def raw_sql(sql: str) -> str:
     return "".join(out)
 
 
+_JSON_EXTRACT = ("JSON_EXTRACT(", ARG, ", ", PATH_TEXT, ")")
+_JSON_TEXT = ("JSON_UNQUOTE(", *_JSON_EXTRACT, ")")
+_JSON_TYPE = ("JSON_TYPE(", *_JSON_EXTRACT, ")")
+# a MySQL string literal: '\\' is one backslash
+_LIKE_ESCAPE = " ESCAPE '\\\\'"
+
+SYNTAX = Syntax(
+    marker="%s",
+    numbered=False,
+    # MySQL's CAST knows CHAR, not TEXT
+    cast_text=("CAST(", ARG, " AS CHAR)"),
+    cast_float=("CAST(", ARG, " AS DOUBLE)"),
+    extract={
+        part: (f"CAST(EXTRACT({part.upper()} FROM ", ARG, ") AS SIGNED)")
+        for part in ("year", "month", "day", "hour")
+    },
+    # MySQL compares with the column's (usually case-insensitive) collation
+    like=(ARG, " LIKE BINARY ", ARG2, _LIKE_ESCAPE),
+    ilike=("LOWER(", ARG, ") LIKE LOWER(", ARG2, ")", _LIKE_ESCAPE),
+    # REGEXP follows the collation (case-insensitive by default): say it explicitly.
+    # Lower-casing the pattern instead would turn \D into \d.
+    regex=(ARG, " REGEXP CONCAT('(?-i)', ", ARG2, ")"),
+    iregex=(ARG, " REGEXP CONCAT('(?i)', ", ARG2, ")"),
+    json_text=_JSON_TEXT,
+    # JSON_EXTRACT gives SQL NULL only for a missing path, a JSON null otherwise
+    json_has=(*_JSON_EXTRACT, " IS NOT NULL"),
+    json_cmp={
+        # JSON strings compare exactly, not under the column's collation
+        "str": json_compare(_JSON_TYPE, ("STRING",), _JSON_TEXT, ("CAST(", ARG2, " AS BINARY)")),
+        "num": json_compare(
+            _JSON_TYPE,
+            ("INTEGER", "UNSIGNED INTEGER", "DOUBLE", "DECIMAL"),
+            ("CAST(", *_JSON_TEXT, " AS DOUBLE)"),
+        ),
+        "bool": json_compare(_JSON_TYPE, ("BOOLEAN",), _JSON_TEXT),
+        "null": json_type_test(_JSON_TYPE, ("NULL",)),
+    },
+    # MariaDB knows neither FOR SHARE nor OF; MySQL 8 accepts the older spelling. Without
+    # OF every joined table's rows are locked: more, never less.
+    lock_share=" LOCK IN SHARE MODE",
+    lock_of=False,
+    insert_defaults=" () VALUES ()",
+    insert_defaults_more=", ()",
+)
+
+DDL_STYLE = DdlStyle(
+    enum_types=False,
+    inline_foreign_keys=False,
+    inline_indexes=True,
+    comments="inline",
+    table_options=" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+    index_methods=False,
+    partial_indexes=False,
+    index_schema_on_name=False,
+    schema_in_references=True,
+    drop_cascade=False,
+    backslash_escapes=True,
+    hex_bytes_prefix=False,
+    expression_default_kinds=frozenset({"json", "array", "bytes", "any"}),
+    alter="restate",
+)
+
 MYSQL = Dialect(
     name="mysql",
     quote="`",
@@ -158,12 +230,12 @@ MYSQL = Dialect(
     row_locks=True,
     random_sql="RAND()",
     offset_only_limit="18446744073709551615",
-    # a MySQL string literal: '\\' is one backslash
-    like_escape="ESCAPE '\\\\'",
     concat_style="concat",
     true_sql="TRUE",
     false_sql="FALSE",
     upsert_style="on_duplicate_key",
+    syntax=SYNTAX,
+    ddl=DDL_STYLE,
     adapters=ADAPTERS,
     converters=CONVERTERS,
     type_names=TYPE_NAMES,

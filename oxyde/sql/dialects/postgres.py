@@ -10,10 +10,21 @@ from datetime import UTC
 from enum import Enum
 from typing import Any
 
-from oxyde.sql.dialects.base import Adapter, Dialect
+from oxyde.sql.dialects.base import (
+    ARG,
+    ARG2,
+    OP,
+    PATH_ARRAY,
+    Adapter,
+    DdlStyle,
+    Dialect,
+    Syntax,
+    json_compare,
+    json_type_test,
+)
 from oxyde.sql.dialects.sqlite import enum_value, json_dumps, json_loads
 
-__all__ = ["POSTGRES"]
+__all__ = ["DDL_STYLE", "POSTGRES", "SYNTAX"]
 
 
 def array_items(value: Any) -> Any:
@@ -70,6 +81,64 @@ TYPE_NAMES: dict[str, str] = {
     "any": "TEXT",
 }
 
+# JSON key paths bind as a text array; #> and #>> follow them
+_PATH = ("CAST(", PATH_ARRAY, " AS TEXT[])")
+_JSON_VALUE = ("(", ARG, " #> ", *_PATH, ")")
+_JSON_TEXT = ("(", ARG, " #>> ", *_PATH, ")")
+_JSON_TYPE = ("jsonb_typeof", *_JSON_VALUE)
+_LIKE_ESCAPE = " ESCAPE '\\'"
+
+SYNTAX = Syntax(
+    marker="$",
+    numbered=True,
+    cast_text=("CAST(", ARG, " AS TEXT)"),
+    cast_float=("CAST(", ARG, " AS DOUBLE PRECISION)"),
+    # EXTRACT is NUMERIC on PostgreSQL 14+: made an integer, like the other dialects'
+    extract={
+        part: (f"CAST(EXTRACT({part.upper()} FROM ", ARG, ") AS INTEGER)")
+        for part in ("year", "month", "day", "hour")
+    },
+    like=(ARG, " LIKE ", ARG2, _LIKE_ESCAPE),
+    ilike=("LOWER(", ARG, ") LIKE LOWER(", ARG2, ")", _LIKE_ESCAPE),
+    regex=(ARG, " ~ ", ARG2),
+    iregex=(ARG, " ~* ", ARG2),
+    json_text=_JSON_TEXT,
+    json_has=(*_JSON_VALUE, " IS NOT NULL"),
+    json_cmp={
+        "str": json_compare(_JSON_TYPE, ("string",), _JSON_TEXT),
+        # CASE keeps the cast away from values of other types (and tests the type)
+        "num": (
+            "(CAST(CASE WHEN ",
+            *json_type_test(_JSON_TYPE, ("number",)),
+            " THEN ",
+            *_JSON_TEXT,
+            " END AS NUMERIC) ",
+            OP,
+            " ",
+            ARG2,
+            ")",
+        ),
+        "bool": json_compare(_JSON_TYPE, ("boolean",), _JSON_TEXT),
+        "null": json_type_test(_JSON_TYPE, ("null",)),
+    },
+)
+
+DDL_STYLE = DdlStyle(
+    enum_types=True,
+    inline_foreign_keys=False,
+    inline_indexes=False,
+    comments="statement",
+    table_options="",
+    index_methods=True,
+    partial_indexes=True,
+    index_schema_on_name=False,
+    schema_in_references=True,
+    drop_cascade=True,
+    backslash_escapes=False,
+    hex_bytes_prefix=True,
+    alter="in_place",
+)
+
 POSTGRES = Dialect(
     name="postgres",
     quote='"',
@@ -79,11 +148,12 @@ POSTGRES = Dialect(
     row_locks=True,
     random_sql="RANDOM()",
     offset_only_limit=None,
-    like_escape="ESCAPE '\\'",
     concat_style="pipes",
     true_sql="TRUE",
     false_sql="FALSE",
     upsert_style="on_conflict",
+    syntax=SYNTAX,
+    ddl=DDL_STYLE,
     adapters=ADAPTERS,
     converters=CONVERTERS,
     type_names=TYPE_NAMES,

@@ -22,9 +22,19 @@ from pydantic_core import to_jsonable_python
 
 from oxyde import _impl
 from oxyde.exceptions import DataError
-from oxyde.sql.dialects.base import Adapter, Dialect
+from oxyde.sql.dialects.base import (
+    ARG,
+    ARG2,
+    PATH_TEXT,
+    Adapter,
+    DdlStyle,
+    Dialect,
+    Syntax,
+    json_compare,
+    json_type_test,
+)
 
-__all__ = ["DECIMAL_ARITH", "SQLITE", "STORE_DECIMAL", "STORE_INT"]
+__all__ = ["DDL_STYLE", "DECIMAL_ARITH", "SQLITE", "STORE_DECIMAL", "STORE_INT", "SYNTAX"]
 
 #: SQL functions the SQLite backend registers (``oxyde/backends/sqlite/functions.py``)
 DECIMAL_ARITH = "oxyde_decimal_arith"
@@ -215,6 +225,71 @@ TYPE_NAMES: dict[str, str] = {
     "any": "TEXT",
 }
 
+_JSON_TEXT = ("json_extract(", ARG, ", ", PATH_TEXT, ")")
+_JSON_TYPE = ("json_type(", ARG, ", ", PATH_TEXT, ")")
+_LIKE_ESCAPE = " ESCAPE '\\'"
+
+
+def _nul_safe_like(operator: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # SQLite's LIKE stops reading a value at its first NUL: values holding one go to the
+    # connection's oxyde_like(), which reads all of it. (On SQLite LIKE folds ASCII case
+    # and LOWER() only ASCII, as oxyde_like does.)
+    return (
+        "CASE WHEN instr(",
+        ARG,
+        ", char(0)) > 0 THEN oxyde_like(",
+        ARG2,
+        ", ",
+        ARG,
+        ") ELSE ",
+        *operator,
+        " END",
+    )
+
+
+SYNTAX = Syntax(
+    marker="?",
+    numbered=False,
+    cast_text=("CAST(", ARG, " AS TEXT)"),
+    cast_float=("CAST(", ARG, " AS REAL)"),
+    # datetimes are stored as ISO text; strftime reads it (and any offset)
+    extract={
+        part: (f"CAST(strftime('{fmt}', ", ARG, ") AS INTEGER)")
+        for part, fmt in (("year", "%Y"), ("month", "%m"), ("day", "%d"), ("hour", "%H"))
+    },
+    like=_nul_safe_like((ARG, " LIKE ", ARG2, _LIKE_ESCAPE)),
+    ilike=_nul_safe_like(("LOWER(", ARG, ") LIKE LOWER(", ARG2, ")", _LIKE_ESCAPE)),
+    # REGEXP is the backend's Python ``re`` function: an inline flag makes it ci
+    regex=(ARG, " REGEXP ", ARG2),
+    iregex=(ARG, " REGEXP ('(?i)' || ", ARG2, ")"),
+    json_text=_JSON_TEXT,
+    json_has=(*_JSON_TYPE, " IS NOT NULL"),
+    json_cmp={
+        "str": json_compare(_JSON_TYPE, ("text",), _JSON_TEXT),
+        "num": json_compare(_JSON_TYPE, ("integer", "real"), _JSON_TEXT),
+        # json_extract reads true/false as 1/0; json_type names them
+        "bool": json_compare(_JSON_TYPE, ("true", "false"), _JSON_TYPE),
+        "null": json_type_test(_JSON_TYPE, ("null",)),
+    },
+    # no row locks on SQLite (``row_locks``)
+)
+
+DDL_STYLE = DdlStyle(
+    enum_types=False,
+    inline_foreign_keys=True,
+    inline_indexes=False,
+    comments="none",
+    table_options="",
+    index_methods=False,
+    partial_indexes=True,
+    index_schema_on_name=True,
+    schema_in_references=False,
+    drop_cascade=False,
+    backslash_escapes=False,
+    hex_bytes_prefix=False,
+    alter="rebuild",
+)
+
 SQLITE = Dialect(
     name="sqlite",
     quote='"',
@@ -225,11 +300,12 @@ SQLITE = Dialect(
     row_locks=False,
     random_sql="RANDOM()",
     offset_only_limit="-1",
-    like_escape="ESCAPE '\\'",
     concat_style="pipes",
     true_sql="1 = 1",
     false_sql="1 = 0",
     upsert_style="on_conflict",
+    syntax=SYNTAX,
+    ddl=DDL_STYLE,
     adapters=ADAPTERS,
     converters=CONVERTERS,
     type_names=TYPE_NAMES,
