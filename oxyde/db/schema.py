@@ -40,10 +40,10 @@ async def create_tables(
         missing = [meta for meta in metas if not await _exists(ex, meta)]
         for meta in metas:
             for sql in create_table_statements(meta, dialect, if_not_exists=True):
-                await ex.execute(sql, ())
+                await ex.execute(dialect.driver_text(sql), ())
         for meta in missing:
             for sql in foreign_key_statements(meta, dialect):
-                await ex.execute(sql, ())
+                await ex.execute(dialect.driver_text(sql), ())
 
 
 async def drop_tables(
@@ -63,7 +63,7 @@ async def drop_tables(
         async with guard:
             for meta in metas:
                 for sql in drop_table_statements(meta, dialect, if_exists=True):
-                    await ex.execute(sql, ())
+                    await ex.execute(dialect.driver_text(sql), ())
 
 
 @asynccontextmanager
@@ -134,7 +134,7 @@ def _ordered(metas: list[ModelMeta]) -> list[ModelMeta]:
 async def _exists(ex: Executor, meta: ModelMeta) -> bool:
     q = ex.dialect.quote_ident
     table = q(meta.table_name) if not meta.schema else f"{q(meta.schema)}.{q(meta.table_name)}"
-    sql = f"SELECT 1 FROM {table} WHERE 1 = 0"
+    sql = ex.dialect.driver_text(f"SELECT 1 FROM {table} WHERE 1 = 0")
     try:
         if isinstance(ex, Transaction):
             # A failed statement would poison a PostgreSQL transaction: probe in a

@@ -30,7 +30,7 @@ from oxyde.migrations.partial import PartialRun
 from oxyde.migrations.preflight import PreflightCheck
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
 from oxyde.migrations.state import SchemaState
-from oxyde.sql.ddl_alter import AlterDdl, alter_ddl, driver_sql
+from oxyde.sql.ddl_alter import AlterDdl, alter_ddl
 from oxyde.sql.dialects.base import Dialect
 
 if TYPE_CHECKING:
@@ -291,7 +291,7 @@ class _Runner:
 
     async def _execute(self, migration: Migration, step: Step) -> None:
         try:
-            await self.conn.execute(driver_sql(step.sql, self.dialect), ())
+            await self.conn.execute(self.dialect.driver_text(step.sql), ())
         except OxydeError as exc:
             raise MigrationError(f"{migration.name} failed: {exc} [SQL: {step.sql}]") from exc
 
@@ -323,8 +323,8 @@ class _Runner:
             await conn.execute(f"SET statement_timeout = {statement_ms}", ())
             try:
                 if (again or attempt) and step.cleanup:
-                    await conn.execute(driver_sql(step.cleanup, self.dialect), ())
-                await conn.execute(driver_sql(step.sql, self.dialect), ())
+                    await conn.execute(self.dialect.driver_text(step.cleanup), ())
+                await conn.execute(self.dialect.driver_text(step.sql), ())
                 return
             except OxydeError as exc:
                 if exc.sqlstate != LOCK_NOT_AVAILABLE or attempt >= settings.retries:
@@ -411,7 +411,7 @@ class _Runner:
         failures = []
         for check in checks:
             try:
-                rows = await self.conn.fetch(driver_sql(check.count_sql, self.dialect), ())
+                rows = await self.conn.fetch(self.dialect.driver_text(check.count_sql), ())
             except OxydeError as exc:
                 raise MigrationError(
                     f"{migration.name}: pre-flight check failed to run: {exc} "

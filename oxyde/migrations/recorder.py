@@ -16,7 +16,7 @@ from typing import Any
 from oxyde.backends.base import Executor
 from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.state import ColumnState, SchemaState, TableState
-from oxyde.sql.ddl_alter import alter_ddl, driver_sql
+from oxyde.sql.ddl_alter import alter_ddl
 from oxyde.sql.dialects.base import Dialect
 
 __all__ = ["TABLE", "AppliedMigration", "MigrationRecorder", "upgrade_table"]
@@ -46,10 +46,7 @@ class AppliedMigration:
 
 def placeholders(dialect: Dialect, count: int) -> list[str]:
     """Bind markers in ``dialect``'s placeholder style."""
-    if dialect.placeholder == "numeric":
-        return [f"${i}" for i in range(1, count + 1)]
-    marker = "%s" if dialect.placeholder == "format" else "?"
-    return [marker] * count
+    return dialect.markers(count)
 
 
 class MigrationRecorder:
@@ -64,7 +61,7 @@ class MigrationRecorder:
         ddl = alter_ddl(self.dialect)
         for sql in ddl.create_table(_table_state(), TABLE, if_not_exists=True):
             if sql.startswith("CREATE TABLE"):
-                await self.ex.execute(driver_sql(sql, self.dialect), ())
+                await self.ex.execute(self.dialect.driver_text(sql), ())
         await upgrade_table(self.ex)
 
     async def applied(self) -> list[AppliedMigration]:
@@ -133,6 +130,6 @@ async def upgrade_table(ex: Executor) -> list[str]:
         before = _table_state()
         del before.tables[TABLE].columns[column.name]
         for sql in ddl.add_column(before, _table_state(), TABLE, column.name):
-            await ex.execute(driver_sql(sql, dialect), ())
+            await ex.execute(dialect.driver_text(sql), ())
         added.append(column.name)
     return added

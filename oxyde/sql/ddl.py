@@ -5,7 +5,9 @@ dialect's ``type_names``; the other per-dialect differences of DDL are the data 
 its ``DdlStyle`` (``Dialect.ddl``), so this module has no dialect branches. Statements
 are idempotent where the database allows (``IF NOT EXISTS``), so ``create_tables`` can
 run again.
-Foreign keys are separate ``ALTER TABLE`` statements (except on SQLite, which declares
+Statements are SQL: whoever runs them passes each through ``Dialect.driver_text`` (with
+``%s`` placeholders a literal ``%`` is written ``%%``), the one place that escaping
+happens. Foreign keys are separate ``ALTER TABLE`` statements (except on SQLite, which declares
 them inline) so that tables referencing each other can all be created first.
 """
 
@@ -97,14 +99,6 @@ def _enum_values(col: Column) -> list[str]:
     if col.enum_cls is None:
         raise ValueError(f"column {col.column!r} is an enum column without an enum class")
     return [str(member.value) for member in col.enum_cls]
-
-
-def _as_sql(statements: list[str], dialect: Dialect) -> list[str]:
-    """Statements as the executor takes them: with ``%s`` placeholders a literal ``%``
-    (in a comment, a CHECK, a default) is written ``%%``, as in compiled queries."""
-    if dialect.placeholder == "format":
-        return [statement.replace("%", "%%") for statement in statements]
-    return statements
 
 
 # -- types -------------------------------------------------------------------------------
@@ -380,7 +374,7 @@ def create_table_statements(
     if not style.inline_indexes:
         for index in indexes:
             statements.append(create_index_sql(meta, dialect, style, index, if_not_exists))
-    return _as_sql(statements, dialect)
+    return statements
 
 
 def create_index_sql(
@@ -416,7 +410,7 @@ def foreign_key_statements(meta: ModelMeta, dialect: Dialect) -> list[str]:
         statements.append(
             f"ALTER TABLE {table} ADD CONSTRAINT {name} {reference_sql(col.fk, dialect, style)}"
         )
-    return _as_sql(statements, dialect)
+    return statements
 
 
 def drop_table_statements(
@@ -433,4 +427,4 @@ def drop_table_statements(
             if _enum_class(col) is not None:
                 name = enum_type_name(meta.table_name, col.column, meta.schema)
                 statements.append(f"DROP TYPE IF EXISTS {dialect.quote_ident(name)}")
-    return _as_sql(statements, dialect)
+    return statements

@@ -1,8 +1,8 @@
 """DDL that changes an existing schema (ALTER), per dialect, from migration schema states.
 
 Each operation gets the schema before and after it (``oxyde.migrations.state``) and
-returns plain SQL statements (a literal ``%`` is not doubled; the migration executor
-prepares statements for drivers that need it). Whole tables are rendered by
+returns SQL statements; the migration executor passes each through
+``Dialect.driver_text`` for the driver. Whole tables are rendered by
 ``oxyde.sql.ddl`` through a ``ModelMeta`` built from the table's state, so a table made by
 a migration and one made by ``create_tables`` are the same.
 
@@ -44,20 +44,7 @@ from oxyde.sql.ddl import (
 )
 from oxyde.sql.dialects.base import Dialect
 
-__all__ = ["AlterDdl", "EnumValueSql", "alter_ddl", "driver_sql"]
-
-
-def driver_sql(sql: str, dialect: Dialect) -> str:
-    """``sql`` as the executor sends it: with ``%s`` placeholders a literal ``%`` is
-    written ``%%`` (the drivers format every statement)."""
-    return sql.replace("%", "%%") if dialect.placeholder == "format" else sql
-
-
-def _plain(statements: list[str], dialect: Dialect) -> list[str]:
-    # ``oxyde.sql.ddl`` returns statements prepared for the driver; undo that here.
-    if dialect.placeholder == "format":
-        return [s.replace("%%", "%") for s in statements]
-    return statements
+__all__ = ["AlterDdl", "EnumValueSql", "alter_ddl"]
 
 
 @dataclass(frozen=True)
@@ -248,10 +235,7 @@ class AlterDdl:
         if self.rebuilds:
             inline, named = list(table.uniques.values()), []
         meta = self.meta(schema, table, uniques=inline)
-        statements = _plain(
-            create_table_statements(meta, self.dialect, if_not_exists=if_not_exists),
-            self.dialect,
-        )
+        statements = create_table_statements(meta, self.dialect, if_not_exists=if_not_exists)
         for unique in named:
             statements.append(self._add_unique_sql(table, unique))
         if not self.style.inline_foreign_keys:
@@ -262,7 +246,7 @@ class AlterDdl:
 
     def drop_table(self, schema: SchemaState, key: str) -> list[str]:
         meta = self.meta(schema, schema.table(key), indexes=False)
-        return _plain(drop_table_statements(meta, self.dialect, if_exists=False), self.dialect)
+        return drop_table_statements(meta, self.dialect, if_exists=False)
 
     def rename_table(
         self, before: SchemaState, after: SchemaState, old: str, new: str
@@ -582,11 +566,8 @@ class SqliteAlter(AlterDdl):
         temp = short_name(f"_oxyde_new_{new.name}")
         # Rendered under the real name (constraint names derive from it), then aimed at
         # the temporary table: only the leading table name changes.
-        create = _plain(
-            create_table_statements(
-                self.meta(after, new, indexes=False), self.dialect, if_not_exists=False
-            ),
-            self.dialect,
+        create = create_table_statements(
+            self.meta(after, new, indexes=False), self.dialect, if_not_exists=False
         )
         prefix = f"CREATE TABLE {self.table_sql(new)} ("
         if len(create) != 1 or not create[0].startswith(prefix):  # pragma: no cover

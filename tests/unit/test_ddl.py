@@ -335,19 +335,28 @@ def test_no_default_for_factories_and_none() -> None:
 
 
 def test_percent_signs_follow_the_placeholder_style() -> None:
-    # the MySQL executor formats every statement, so a literal % is written %%
+    # DDL is SQL; the MySQL driver formats every statement, so the dialect's driver_text
+    # (the one place that escaping happens) writes a literal % as %%
     meta = table(
         "t%",
         Column("a", "a", "str", str, comment="100%", default="5%", has_default=True),
         constraints=[Check("a LIKE '%x'")],
     )
-    assert create_table_statements(meta, MYSQL) == [
+    (create,) = create_table_statements(meta, MYSQL)
+    assert create == (
+        "CREATE TABLE IF NOT EXISTS `t%` (`a` VARCHAR(255) NOT NULL DEFAULT '5%' "
+        "COMMENT '100%', CONSTRAINT `chk_t%_1` CHECK (a LIKE '%x')) "
+        "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+    )
+    assert MYSQL.driver_text(create) == (
         "CREATE TABLE IF NOT EXISTS `t%%` (`a` VARCHAR(255) NOT NULL DEFAULT '5%%' "
         "COMMENT '100%%', CONSTRAINT `chk_t%%_1` CHECK (a LIKE '%%x')) "
         "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
-    ]
-    assert drop_table_statements(meta, MYSQL) == ["DROP TABLE IF EXISTS `t%%`"]
-    assert create_table_statements(meta, SQLITE)[0].startswith('CREATE TABLE IF NOT EXISTS "t%"')
+    )
+    assert drop_table_statements(meta, MYSQL) == ["DROP TABLE IF EXISTS `t%`"]
+    sqlite_create = create_table_statements(meta, SQLITE)[0]
+    assert sqlite_create.startswith('CREATE TABLE IF NOT EXISTS "t%"')
+    assert SQLITE.driver_text(sqlite_create) == sqlite_create
 
 
 def test_db_default_is_verbatim() -> None:

@@ -208,6 +208,14 @@ class Dialect:
         end = self.quote_end or self.quote
         return self.quote + name.replace(end, end + end) + end
 
+    def markers(self, count: int) -> list[str]:
+        """``count`` bind markers in the dialect's placeholder style (numbered from 1),
+        for statements written by hand rather than compiled from IR."""
+        marker = self.syntax.marker
+        if self.syntax.numbered:
+            return [f"{marker}{i}" for i in range(1, count + 1)]
+        return [marker] * count
+
     def driver_text(self, sql: str) -> str:
         """SQL text (no placeholders in it) as the driver takes it: drivers with ``%s``
         placeholders format every statement, so a literal ``%`` is written ``%%``."""

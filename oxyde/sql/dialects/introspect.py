@@ -15,11 +15,7 @@ __all__ = ["connection_limit_sql", "index_columns", "index_columns_sql", "settin
 
 
 def _placeholders(dialect: Dialect, n: int) -> list[str]:
-    if dialect.placeholder == "qmark":
-        return ["?"] * n
-    if dialect.placeholder == "numeric":
-        return [f"${i}" for i in range(1, n + 1)]
-    return ["%s"] * n
+    return dialect.markers(n)
 
 
 def index_columns_sql(dialect: Dialect, table: str, schema: str | None) -> tuple[str, list[Any]]:
