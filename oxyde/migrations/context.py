@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from oxyde.migrations import legacy
+from oxyde.migrations.alter import AlterDdl, alter_ddl
 from oxyde.migrations.online import online_steps
 from oxyde.migrations.operations import (
     AddCheck,
@@ -51,7 +52,6 @@ from oxyde.migrations.state import (
     UniqueState,
     qualified,
 )
-from oxyde.sql.ddl_alter import AlterDdl, alter_ddl
 from oxyde.sql.dialects import get_dialect
 from oxyde.sql.dialects.base import Dialect
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from oxyde.backends.base import Connection, can_suspend_foreign_keys
 from oxyde.exceptions import OxydeError
+from oxyde.migrations.alter import AlterDdl, alter_ddl
 from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.loader import Migration, load_migrations, replay, resolve_target
@@ -30,7 +31,6 @@ from oxyde.migrations.partial import PartialRun
 from oxyde.migrations.preflight import PreflightCheck
 from oxyde.migrations.recorder import AppliedMigration, MigrationRecorder
 from oxyde.migrations.state import SchemaState
-from oxyde.sql.ddl_alter import AlterDdl, alter_ddl
 from oxyde.sql.dialects.base import Dialect
 
 if TYPE_CHECKING:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oxyde.migrations.alter import alter_ddl
 from oxyde.migrations.context import MigrationContext
 from oxyde.migrations.loader import Migration
 from oxyde.migrations.operations import (
@@ -30,7 +31,6 @@ from oxyde.migrations.operations import (
     RenameTable,
 )
 from oxyde.migrations.state import ColumnState, SchemaState
-from oxyde.sql.ddl_alter import alter_ddl
 from oxyde.sql.dialects import get_dialect
 
 __all__ = ["RULES", "LintFinding", "lint_migrations"]

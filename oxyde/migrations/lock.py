@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from oxyde.backends.base import Executor
+from oxyde.migrations.alter import alter_ddl
 from oxyde.migrations.errors import MigrationLockError
-from oxyde.sql.ddl_alter import alter_ddl
 
 __all__ = ["migration_lock"]
 

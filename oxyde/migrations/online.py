@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from oxyde.migrations.alter import AlterDdl
 from oxyde.migrations.operations import (
     AddCheck,
     AddForeignKey,
@@ -34,7 +35,6 @@ from oxyde.migrations.operations import (
 )
 from oxyde.migrations.state import SchemaState, TableState
 from oxyde.sql.ddl import short_name
-from oxyde.sql.ddl_alter import AlterDdl
 
 __all__ = ["OnlineSettings", "long_lock_tables", "online_steps"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from oxyde.migrations.alter import AlterDdl
 from oxyde.migrations.state import (
     CheckState,
     ColumnState,
@@ -15,7 +16,6 @@ from oxyde.migrations.state import (
     TableState,
     UniqueState,
 )
-from oxyde.sql.ddl_alter import AlterDdl
 
 __all__ = [
     "AddCheck",

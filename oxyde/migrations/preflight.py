@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oxyde.migrations.alter import AlterDdl
 from oxyde.migrations.operations import (
     AddCheck,
     AddColumn,
@@ -34,7 +35,6 @@ from oxyde.migrations.operations import (
     RunSQL,
 )
 from oxyde.migrations.state import ColumnState, SchemaState, TableState
-from oxyde.sql.ddl_alter import AlterDdl
 
 __all__ = ["PreflightCheck", "checks_for", "touched_by"]
 

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from oxyde.backends.base import Executor
+from oxyde.migrations.alter import alter_ddl
 from oxyde.migrations.errors import MigrationError
 from oxyde.migrations.state import ColumnState, SchemaState, TableState
-from oxyde.sql.ddl_alter import alter_ddl
 from oxyde.sql.dialects.base import Dialect
 
 __all__ = ["TABLE", "AppliedMigration", "MigrationRecorder", "upgrade_table"]

@@ -12,8 +12,8 @@ import pytest
 
 from oxyde.exceptions import OxydeError
 from oxyde.migrations import MigrationError, MigrationLockError, migrate, migration_status
+from oxyde.migrations.alter import alter_ddl
 from oxyde.queries import execute_raw
-from oxyde.sql.ddl_alter import alter_ddl
 
 AUTHOR = """\
     ctx.create_table(

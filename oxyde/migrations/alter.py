@@ -6,10 +6,10 @@ returns SQL statements; the migration executor passes each through
 ``oxyde.sql.ddl`` through a ``ModelMeta`` built from the table's state, so a table made by
 a migration and one made by ``create_tables`` are the same.
 
-What differs between databases is a class per dialect, picked by ``alter_ddl``:
-PostgreSQL alters in place (``ALTER COLUMN ... TYPE ... USING`` casts, enum types and
-their values), MySQL restates a column with ``MODIFY`` / ``CHANGE``, and SQLite, which
-cannot alter a column or add a constraint, rebuilds the table: a new table, the rows
+What differs between databases is a class per ALTER style (``DdlStyle.alter``), picked
+by ``alter_ddl``: PostgreSQL alters in place (``ALTER COLUMN ... TYPE ... USING`` casts,
+enum types and their values), MySQL restates a column with ``MODIFY`` / ``CHANGE``, and
+SQLite, which cannot alter a column or add a constraint, rebuilds the table: a new table, the rows
 copied, the old one dropped, the new one renamed and its indexes recreated. That needs
 foreign-key enforcement suspended for the migration (``suspend_foreign_keys``), and a
 foreign-key check before it commits.
