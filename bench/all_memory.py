@@ -22,57 +22,20 @@ import argparse
 import asyncio
 import gc
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from narrow_table import MB, add_backend_options, narrow_table, run_per_backend
+
 TARGET = 1.5
-DEFAULT_URLS = {
-    "postgres": os.environ.get(
-        "OXYDE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-    ),
-    "mysql": os.environ.get("OXYDE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
-}
-MB = 1024 * 1024
 
 
 async def measure(url: str, rows: int) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT))
-    from oxyde import Field, Model, execute_raw
-    from oxyde.db import AsyncDatabase, create_tables, drop_tables
-
-    class BenchMemRow(Model):
-        id: int | None = Field(default=None, db_pk=True)
-        n: int
-        label: str = Field(default="", max_length=20)
-
-        class Meta:
-            is_table = True
-            table_name = "bench_mem_row"
-
-    database = AsyncDatabase(url, overwrite=True)
-    await database.connect()
-    try:
-        await drop_tables(database, models=[BenchMemRow])
-        await create_tables(database, models=[BenchMemRow])
-        await BenchMemRow.objects.bulk_create(
-            [BenchMemRow(n=i, label=f"row {i}") for i in range(1000)]
-        )
-        thousands = max(1, rows // 1000)
-        if thousands > 1:
-            await execute_raw(
-                "INSERT INTO bench_mem_row (n, label) SELECT a.n * 1000 + b.n, b.label "
-                "FROM bench_mem_row a CROSS JOIN bench_mem_row b "
-                f"WHERE a.n BETWEEN 1 AND {thousands - 1}"
-            )
-        expected = thousands * 1000
+    async with narrow_table(url, rows, "bench_mem_row") as (model, database, expected):
         # warm both paths (statement caches, row plans) before measuring
-        await BenchMemRow.objects.limit(10).all()
+        await model.objects.limit(10).all()
         sql = "SELECT id, n, label FROM bench_mem_row"
         await database.fetch(sql + " LIMIT 10", [])
 
@@ -88,7 +51,7 @@ async def measure(url: str, rows: int) -> dict[str, Any]:
 
         base = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
-        instances = await BenchMemRow.objects.all()
+        instances = await model.objects.all()
         current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         if len(instances) != expected:
@@ -105,48 +68,20 @@ async def measure(url: str, rows: int) -> dict[str, Any]:
                 "instances": round((current - base) / expected),
             },
         }
-    finally:
-        if database.connected:
-            await drop_tables(database, models=[BenchMemRow])
-        await database.disconnect()
-
-
-def run_child(backend: str, url: str, rows: int) -> dict[str, Any]:
-    """One backend in a fresh process; its JSON result on the last line of stdout."""
-    cmd = [sys.executable, __file__, "--child", backend, "--url", url, "--rows", str(rows)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgres,mysql")
-    parser.add_argument("--postgres-url", default=DEFAULT_URLS["postgres"])
-    parser.add_argument("--mysql-url", default=DEFAULT_URLS["mysql"])
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
+    add_backend_options(parser)
     args = parser.parse_args()
 
     if args.child:
         print(json.dumps(asyncio.run(measure(args.url, args.rows))))
         return 0
 
-    results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        urls = {
-            "sqlite": f"sqlite:///{tmp}/mem.db",
-            "postgres": args.postgres_url,
-            "mysql": args.mysql_url,
-        }
-        for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-            if backend not in urls:
-                parser.error(f"unknown backend {backend!r}")
-            results[backend] = run_child(backend, urls[backend], args.rows)
+        results = run_per_backend(__file__, args, tmp, ["--rows", str(args.rows)])
 
     print(f"all() over {args.rows:,} narrow rows, peak traced memory (target: <= {TARGET}x tuples)")
     print(f"{'backend':<10} {'tuples':>9} {'all() peak':>11} {'result':>9} {'ratio':>6}  B/row")
