@@ -47,8 +47,9 @@ async def measure(url: str, rows: int) -> dict[str, Any]:
         if len(tuples) != expected:
             raise RuntimeError(f"fetched {len(tuples)} rows, expected {expected}")
         del tuples
-        # a backend may keep its last result until the next statement replaces it: run one,
-        # so that what all() frees of the previous result does not count against it
+        # A result that arrived through a future stays referenced by the event loop's handle
+        # that woke this task until the task suspends again: one more statement lets it go,
+        # so what all() would free of it does not count in all()'s favour.
         await database.fetch(sql + " LIMIT 1", [])
         gc.collect()
 
