@@ -52,9 +52,10 @@ class WorkerProcess:
             if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME", "OXYDE_IMPL")
         }
         env.update(self.contender.env)
-        if self.contender.venv is None:
+        if self.contender.venv is None and self.contender.python_from is None:
             # oxyde itself runs from the repository's virtualenv; the source tree on the path
-            # makes it importable even before an editable install.
+            # makes it importable even before an editable install. (Not for another
+            # checkout's interpreter: it must import its own oxyde, not this one.)
             env["PYTHONPATH"] = str(BENCH_DIR.parent)
         env["PYTHONUNBUFFERED"] = "1"
         self.scratch.mkdir(parents=True, exist_ok=True)
