@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import time
 from collections.abc import AsyncIterator
@@ -261,3 +262,21 @@ async def test_checkpoints_still_bound_the_wal(make_database: Any, database_url:
     # hold them all (over 1.6 MB).
     assert await asyncio.to_thread(os.path.getsize, wal) < 400 * 1024
     assert await count(database) == 400
+
+
+async def test_a_large_result_is_not_kept_once_the_caller_drops_it(database: Any) -> None:
+    # A read long enough to go to the worker thread: its rows reach the caller through a
+    # future. Nothing in oxyde may keep that future (and so the rows) afterwards, or a
+    # process would hold its largest result until some other statement used the worker.
+    numbers = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ?) "
+        "SELECT x FROM c"
+    )
+    rows = await database.fetch(fresh(numbers, "dropped"), (300_000,))
+    assert len(rows) == 300_000
+    for _ in range(3):  # let the loop drop the handle that woke this task
+        await asyncio.sleep(0)
+    await database.fetch("SELECT 1", ())
+    gc.collect()
+    holders = [type(r).__name__ for r in gc.get_referrers(rows) if r is not rows]
+    assert not any(name in ("Future", "Job") for name in holders), holders

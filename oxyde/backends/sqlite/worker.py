@@ -121,6 +121,10 @@ class Worker:
             else:
                 self.current = IDLE
                 self._report(job, result, None)
+            # The thread waits in get() with these locals alive: without this, a large
+            # result would stay in memory until the next job that runs here (point reads
+            # and small statements may never come to this thread again).
+            job = result = None
 
     @staticmethod
     def _report(job: Job, result: Any, error: BaseException | None) -> None:
