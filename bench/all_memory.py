@@ -12,7 +12,9 @@ int, a short label) with ``--rows`` rows, then, under ``tracemalloc``, measures
   driver's rows and the instances built from them, side by side at some point),
 
 and reports their ratio. The target is 1.5; ``all()`` holding the instances alone costs
-what they cost, and the report shows that too (``instances``: what the result keeps).
+what they cost, and the report shows that too (``instances``: what the result keeps), with
+``floor``: the least an eager loader could hold, from this interpreter's sizes of one
+instance and its ``__dict__`` (a Pydantic instance per row cannot go below it).
 Only Python allocations are traced: a driver's own C buffers (libpq's result) are not.
 """
 
@@ -60,18 +62,32 @@ async def measure(url: str, rows: int) -> dict[str, Any]:
         tracemalloc.stop()
         if len(instances) != expected:
             raise RuntimeError(f"loaded {len(instances)} rows, expected {expected}")
+        floor = eager_floor(instances, held_tuples / expected)
         return {
             "rows": expected,
             "tuples_mb": round(held_tuples / MB, 2),
             "all_peak_mb": round((peak - base) / MB, 2),
             "instances_mb": round((current - base) / MB, 2),
             "ratio": round((peak - base) / held_tuples, 2),
+            "eager_floor": round(floor, 2),
             "bytes_per_row": {
                 "tuples": round(held_tuples / expected),
                 "all_peak": round((peak - base) / expected),
                 "instances": round((current - base) / expected),
             },
         }
+
+
+def eager_floor(instances: list[Any], tuple_row: float) -> float:
+    """The least any eager loader can hold, as a ratio to the tuples: per row, the
+    instance object, its ``__dict__`` and its slot in the result list, plus the values,
+    which the instance takes over from the row (what a row costs beyond its tuple and
+    list slot). All sizes are read from this interpreter, not assumed."""
+    sample = instances[len(instances) // 2]
+    row_container = sys.getsizeof(tuple(sample.__dict__.values())) + 8
+    values = tuple_row - row_container
+    instance = sys.getsizeof(sample) + sys.getsizeof(sample.__dict__) + 8
+    return (instance + values) / tuple_row
 
 
 def main() -> int:
@@ -88,7 +104,10 @@ def main() -> int:
         results = run_per_backend(__file__, args, tmp, ["--rows", str(args.rows)])
 
     print(f"all() over {args.rows:,} narrow rows, peak traced memory (target: <= {TARGET}x tuples)")
-    print(f"{'backend':<10} {'tuples':>9} {'all() peak':>11} {'result':>9} {'ratio':>6}  B/row")
+    print(
+        f"{'backend':<10} {'tuples':>9} {'all() peak':>11} {'result':>9} {'ratio':>6} "
+        f"{'floor':>6}  B/row"
+    )
     over = False
     for backend, r in results.items():
         if "error" in r:
@@ -100,7 +119,7 @@ def main() -> int:
         over = over or r["ratio"] > TARGET
         print(
             f"{backend:<10} {r['tuples_mb']:>6.1f} MB {r['all_peak_mb']:>8.1f} MB "
-            f"{r['instances_mb']:>6.1f} MB {r['ratio']:>5.2f}x  "
+            f"{r['instances_mb']:>6.1f} MB {r['ratio']:>5.2f}x {r['eager_floor']:>5.2f}x  "
             f"{per['tuples']}/{per['all_peak']}/{per['instances']}  {verdict}"
         )
     if args.json:
