@@ -72,7 +72,7 @@ def large(n: int) -> bool:
 
 async def run_slices(n: int, step: Callable[[int, int], Any]) -> None:
     """``step(start, stop)`` over consecutive ranges covering ``0..n``, in order, with the
-    loop let in between two of them (none when ``n`` fits in one slice)."""
+    loop let in after each of them (never when ``n`` fits in one slice)."""
     size = FIRST_SLICE
     if n <= size:
         if n:
@@ -87,13 +87,15 @@ async def run_slices(n: int, step: Callable[[int, int], Any]) -> None:
             stop = min(n, start + size)
             step(start, stop)
             start = stop
-            if start < n:
-                elapsed = clock() - began
-                # at most twice the last size: one slice that ran quickly by chance (a
-                # preempted clock, a cache-warm run) must not make the next one huge
-                grown = int(size * SLICE_SECONDS / elapsed) if elapsed > 0 else 2 * size
-                size = max(MIN_SLICE, min(MAX_SLICE, 2 * size, grown))
-                await asyncio.sleep(0)
+            elapsed = clock() - began
+            # at most twice the last size: one slice that ran quickly by chance (a
+            # preempted clock, a cache-warm run) must not make the next one huge
+            grown = int(size * SLICE_SECONDS / elapsed) if elapsed > 0 else 2 * size
+            size = max(MIN_SLICE, min(MAX_SLICE, 2 * size, grown))
+            # after the last slice too: what the caller does next with the result
+            # (group it, convert it further, hand it on) starts a turn of its own
+            # rather than lengthen the last slice's
+            await asyncio.sleep(0)
     finally:
         _release_full_collections()
 
