@@ -10,10 +10,12 @@ and every group runs inside one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
+from oxyde._slicing import map_slices
 from oxyde.backends.base import can_copy
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
 from oxyde.meta.metadata import Column, ModelMeta
@@ -505,7 +507,8 @@ async def update_rows(
     if ex.dialect.supports_returning("update"):
         node = ("update", meta.table_name, meta.schema, sets, where, _all_columns(meta))
         rows = await _ex.fetch(ex, node, values, write=True)
-        return load_models(meta, ex.dialect, rows)
+        # a large update returns as many rows as a large read: built in slices alike
+        return await map_slices(partial(load_models, meta, ex.dialect), rows, consume=True)
     # no UPDATE ... RETURNING: lock the rows, update them, read them back, in one
     # transaction so nobody changes them in between
     if meta.pk is None:

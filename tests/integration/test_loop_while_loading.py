@@ -182,6 +182,16 @@ async def test_inside_a_transaction_and_as_raw_sql(seeded: None, database: Any) 
     assert turns >= MIN_TURNS
 
 
+async def test_update_returning_builds_its_rows_in_slices(seeded: None) -> None:
+    updated, turns = await turns_after_last_statement(
+        lambda: LwItem.objects.filter(value__gte=0).update(label="changed", returning=True)
+    )
+    assert sorted((i.id, i.value, i.label) for i in updated) == [
+        (k + 1, k, "changed") for k in range(N)
+    ]
+    assert turns >= MIN_TURNS
+
+
 @pytest.mark.timing
 async def test_no_pause_over_10_ms_while_a_large_result_loads(seeded: None) -> None:
     # The collector's full passes visit every live object, pytest's own included: the
