@@ -10,6 +10,7 @@ longest pause is checked only under the ``timing`` marker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -96,6 +97,20 @@ async def turns_after_last_statement(load: Callable[[], Awaitable[Any]]) -> tupl
         hook.remove()
     assert marks, "the load ran no statement"
     return result, done - marks[-1]
+
+
+async def runnable_turns(task: asyncio.Task[Any]) -> int:
+    """The heartbeat's turns, until ``task`` is done, during which ``task`` itself was
+    ready to go on rather than waiting (for the database, for a thread): the turns it gave
+    away in the middle of its own CPU work. Turns while it waits for I/O do not count, so
+    no query hook is needed to tell the two apart."""
+    turns = 0
+    while not task.done():
+        await asyncio.sleep(0)
+        # a task that yielded with sleep(0) waits on no future (CPython's Task)
+        if not task.done() and task._fut_waiter is None:  # type: ignore[attr-defined]
+            turns += 1
+    return turns
 
 
 @pytest.fixture
@@ -189,6 +204,32 @@ async def test_update_returning_builds_its_rows_in_slices(seeded: None) -> None:
     assert sorted((i.id, i.value, i.label) for i in updated) == [
         (k + 1, k, "changed") for k in range(N)
     ]
+    assert turns >= MIN_TURNS
+
+
+async def test_iterator_with_chunks_larger_than_a_slice(seeded: None) -> None:
+    # one chunk holding the whole result, and chunks of a few slices each
+    for chunk_size in (N + 1, 2 * _slicing.FIRST_SLICE + 1):
+        query = LwItem.objects.order_by("id")
+        seen = [(i.id, i.value) async for i in query.iterator(chunk_size=chunk_size)]
+        assert seen == [(k + 1, k) for k in range(N)]
+
+
+async def test_postgres_streams_a_huge_chunk_in_slices(backend_name: str, database: Any) -> None:
+    """A chunk of 50,000 rows from a server-side cursor: its conversion lets others run."""
+    if backend_name != "postgres":
+        pytest.skip("PostgreSQL's server-side cursor")
+
+    async def first_chunk() -> list[Any]:
+        chunks = database.stream(
+            "SELECT g, 'row ' || g FROM generate_series(1, $1::int) g", [N], chunk_size=N
+        )
+        async with contextlib.aclosing(chunks):
+            return list(await anext(chunks))
+
+    task = asyncio.create_task(first_chunk())
+    turns = await runnable_turns(task)
+    assert task.result() == [(k, f"row {k}") for k in range(1, N + 1)]
     assert turns >= MIN_TURNS
 
 

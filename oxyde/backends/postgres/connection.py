@@ -24,6 +24,7 @@ from typing import Any, Final
 
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
+from psycopg import sql as pg_sql
 from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.raw_cursor import AsyncRawServerCursor
 
@@ -263,13 +264,27 @@ class PostgresConnection:
         own_transaction = not self.in_transaction
         if own_transaction:
             await self.begin()
-        cursor = AsyncRawServerCursor(self._raw, f"oxyde_cursor_{next(_names)}")
+        name = f"oxyde_cursor_{next(_names)}"
+        cursor = AsyncRawServerCursor(self._raw, name)
+        # A chunk larger than a slice is fetched as a plain statement, so that its rows
+        # are converted a slice at a time (``fetch``) rather than all in one call on the
+        # loop, as the cursor's own fetchmany() would.
+        fetch_chunk = (
+            pg_sql.SQL("FETCH FORWARD {} FROM {}")
+            .format(pg_sql.Literal(chunk_size), pg_sql.Identifier(name))
+            .as_string(self._raw)
+            if _slicing.large(chunk_size)
+            else None
+        )
         finished = False
         try:
             try:
                 await cursor.execute(sql, params or None)
                 while True:
-                    rows = await cursor.fetchmany(chunk_size)
+                    if fetch_chunk is not None:
+                        rows = await self.fetch(fetch_chunk, ())
+                    else:
+                        rows = await cursor.fetchmany(chunk_size)
                     if rows:
                         yield rows
                     if len(rows) < chunk_size:
