@@ -238,9 +238,10 @@ def _lag_table(run: DatabaseRun, tests: list[str], *, cpu: bool = False) -> list
     names = run.contenders
     title = (
         "Longest CPU time the event loop's thread spent between two heartbeats, less the "
-        "garbage collector's (ms): what the code on the loop held it for, whatever else the "
-        "machine ran meanwhile, apart from CPython's full collections (they visit every live "
-        "object, so they grow with the heap, not with the work in progress):"
+        "garbage collector's and freeing each result once the timed loop drops it (ms): what "
+        "the code on the loop held it for, whatever else the machine ran meanwhile, apart from "
+        "CPython's full collections (they visit every live object, so they grow with the heap, "
+        "not with the work in progress) and the caller's own freeing of what it was handed:"
         if cpu
         else "Worst event-loop lag seen by the heartbeat during the timed loops (ms, lower is "
         "better; a synchronous contender holds the loop for its whole timed loop):"
