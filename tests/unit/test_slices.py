@@ -77,22 +77,47 @@ async def test_an_error_in_a_slice_propagates() -> None:
         await slices.map_slices(load, list(range(10_000)))
 
 
-async def test_full_collections_wait_while_slices_run_and_the_threshold_comes_back() -> None:
+async def test_the_collector_is_off_while_slices_run_and_comes_back() -> None:
     import gc
 
-    before = gc.get_threshold()
-    seen: list[tuple[int, int, int]] = []
+    seen: list[bool] = []
 
     def load(rows: list[Any]) -> list[Any]:
-        seen.append(gc.get_threshold())
+        seen.append(gc.isenabled())
         if rows[-1] == 9_999:
             raise ValueError("bad row")
         return rows
 
+    assert gc.isenabled()
     with pytest.raises(ValueError, match="bad row"):
         await slices.map_slices(load, list(range(10_000)))
-    assert gc.get_threshold() == before
-    assert all(t[:2] == before[:2] and t[2] > before[2] for t in seen)
+    assert gc.isenabled()
+    assert len(seen) > 1 and not any(seen)
+
+    # two runs at once: off until the last one ends (the longer one has slices left
+    # after the shorter one is done)
+    def record(rows: list[Any]) -> list[Any]:
+        seen.append(gc.isenabled())
+        return rows
+
+    seen.clear()
+    short, long = list(range(3_000)), list(range(20_000))
+    assert await asyncio.gather(
+        slices.map_slices(record, short), slices.map_slices(record, long)
+    ) == [short, long]
+    assert len(seen) > 4 and not any(seen)
+    assert gc.isenabled()
+
+
+async def test_a_collector_the_application_turned_off_stays_off() -> None:
+    import gc
+
+    gc.disable()
+    try:
+        assert await slices.map_slices(double, list(range(5_000))) == double(range(5_000))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("n", [slices.FIRST_SLICE, 1_003, 70_000])
