@@ -20,6 +20,10 @@ cdef extern from "Python.h":
         PyMemberDef *d_member
 
 
+cdef extern from "Python.h":
+    object PyObject_GenericGetDict(object obj, void *context)
+
+
 cdef extern from "structmember.h":
     enum:
         T_OBJECT_EX
@@ -63,3 +67,11 @@ cdef inline void replace_slot(object obj, Py_ssize_t offset, object value):
     Py_INCREF(value)
     addr[0] = <PyObject *> value
     Py_XDECREF(old)
+
+
+cdef inline dict instance_dict(object obj):
+    """``obj.__dict__`` without the attribute lookup: an oxyde model's ``__getattr__``
+    makes ``obj.__dict__`` go through the slower hook path (a type lookup, the generic
+    getattr, then the hook's checks), several hundred instructions per read in the
+    relation loops. Raises ``AttributeError`` for an object without a ``__dict__``."""
+    return <dict> PyObject_GenericGetDict(obj, NULL)

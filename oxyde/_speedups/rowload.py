@@ -41,6 +41,7 @@ if cython.compiled:
         PyType_IsSubtype,
     )
     from cython.cimports.oxyde._speedups._capi import (  # type: ignore[import-untyped, import-not-found]
+        instance_dict,
         object_slot_offset,
         read_slot,
         replace_slot,
@@ -132,6 +133,15 @@ def _check_owner(obj: Any) -> None:
         raise TypeError(
             f"__pydantic_fields_set__ is a BaseModel slot, not one of {type(obj).__name__}"
         )
+
+
+@cython.cfunc
+@cython.inline
+def _dict_of(obj: Any) -> dict[str, Any]:
+    """``obj.__dict__``; compiled, read straight from the instance (``_capi.instance_dict``)."""
+    if cython.compiled:
+        return instance_dict(obj)  # type: ignore[no-any-return]
+    return obj.__dict__  # type: ignore[no-any-return]
 
 
 def lazy_fields_set() -> LazyFieldsSet | None:
@@ -311,8 +321,7 @@ def group_into(groups: dict[Any, list[Any]], instances: list[Any], field: str) -
     """Append each instance to the list of ``groups`` for its ``field`` value (``prefetch()``:
     children by their parent's key), in the order of ``instances``."""
     for instance in instances:
-        d: dict[str, Any] = instance.__dict__
-        key = d[field]
+        key = _dict_of(instance)[field]
         group = groups.get(key)
         if group is None:
             groups[key] = [instance]
@@ -326,8 +335,7 @@ def groups_of(parents: list[Any], field: str, groups: dict[Any, list[Any]]) -> l
     """A new list per parent: the group of its ``field`` value, empty where there is none."""
     out: list[Any] = []
     for parent in parents:
-        d: dict[str, Any] = parent.__dict__
-        group = groups.get(d.get(field))
+        group = groups.get(_dict_of(parent).get(field))
         out.append([] if group is None else list(group))
     return out
 
@@ -343,13 +351,12 @@ def attach(parents: list[Any], name: str, children: list[Any]) -> None:
     for i in range(len(parents)):
         parent = parents[i]
         if parent is not None:
-            d: dict[str, Any] = parent.__dict__
-            d[name] = children[i]
+            _dict_of(parent)[name] = children[i]
 
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-@cython.locals(i=cython.Py_ssize_t, fs_off=cython.Py_ssize_t)
+@cython.locals(i=cython.Py_ssize_t, fs_off=cython.Py_ssize_t, lazy=cython.bint)
 def mark_set(instances: list[Any], name: str) -> None:
     """Add ``name`` to the fields set of every instance.
 
@@ -359,21 +366,25 @@ def mark_set(instances: list[Any], name: str) -> None:
     """
     fs_off = _SLOT_OFFSETS[0] if _SLOT_OFFSETS is not None else -1
     extended: dict[Any, Any] = {}
+    # the instances of one level are nearly always of one class: its slot mode is looked
+    # up once per run of that class, not per instance
+    last_type: Any = None
+    lazy = False
     for i in range(len(instances)):
         instance = instances[i]
-        if (
-            cython.compiled
-            and _slot_mode(type(instance)) == _SLOTS_DIRECT_LAZY
-            and not slot_is_empty(instance, fs_off)
-        ):
-            shared = read_slot(instance, fs_off)
-            if type(shared) is frozenset:
-                wider = extended.get(shared)
-                if wider is None:
-                    wider = shared | {name}
-                    extended[shared] = wider
-                replace_slot(instance, fs_off, wider)
-                continue
+        if cython.compiled:
+            if type(instance) is not last_type:
+                last_type = type(instance)
+                lazy = _slot_mode(last_type) == _SLOTS_DIRECT_LAZY
+            if lazy and not slot_is_empty(instance, fs_off):
+                shared = read_slot(instance, fs_off)
+                if type(shared) is frozenset:
+                    wider = extended.get(shared)
+                    if wider is None:
+                        wider = shared | {name}
+                        extended[shared] = wider
+                    replace_slot(instance, fs_off, wider)
+                    continue
         instance.__pydantic_fields_set__.add(name)
 
 

@@ -133,7 +133,11 @@ def model_plan(
         tuple(defaults),
         frozenset(meta.columns).union(loaded),
         private,
-        dict.fromkeys(names),
+        # The relations in ``loaded`` have their place in the copied dict from the start
+        # (None until load_joined attaches them, which it does to every instance it
+        # loads): added afterwards, the key one past a full dict of a 5-field model made
+        # every joined row's dict grow into a new table.
+        dict.fromkeys((*names, *loaded)),
     )
     _model_plans[key] = plan
     return plan
