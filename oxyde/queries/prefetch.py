@@ -151,6 +151,23 @@ def _ordering(target: ModelMeta, prefix: str = "") -> list[str]:
     return [f"-{prefix}{o[1:]}" if o.startswith("-") else f"{prefix}{o}" for o in order]
 
 
+def _key_order(target: ModelMeta, order: list[str]) -> str | None:
+    """The integer primary key when ``order`` is that key alone, else None.
+
+    Such children are put in order here rather than by an ORDER BY: the rows of an
+    ``IN``/``= ANY`` come from the index on the FK column, and a sort of all of them by
+    key is where the database's time went (PostgreSQL sorted the benchmark's 20,000
+    posts on disk, past the default ``work_mem``: 57 ms, against 14 ms without the ORDER
+    BY). Each parent's list is sorted instead (``rowload.sort_groups``), which costs a
+    check per child when the rows came in key order. Integers compare the same in Python
+    as in SQL; other keys (text under a collation) may not.
+    """
+    pk = target.pk
+    if pk is None or pk.kind != "int" or order != [pk.name]:
+        return None
+    return pk.name
+
+
 async def _fetch_in(
     ex: Executor,
     query: Query[Any],
@@ -225,14 +242,18 @@ async def _load_reverse(
     rows: list[Any] = []
     groups: dict[Any, list[Any]] = {}
     if keys:
+        order = _ordering(node.target)
+        by_key = _key_order(node.target, order)
         rows = await _fetch_in(
-            ex, query, node.target.model, fk.field_name, keys, _ordering(node.target)
+            ex, query, node.target.model, fk.field_name, keys, [] if by_key else order
         )
         field_name = fk.field_name
         group_into = _impl.rowload.group_into
         await run_slices(
             len(rows), lambda start, stop: group_into(groups, rows[start:stop], field_name)
         )
+        if by_key is not None:
+            _impl.rowload.sort_groups(groups, by_key)
     await _set_relations(parents, relation.name, await _grouped(parents, fk.target_field, groups))
     return rows
 

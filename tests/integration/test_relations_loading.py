@@ -329,6 +329,26 @@ async def test_prefetch_of_many_parents(model_tables: Any) -> None:
     assert sum(len(a.posts) for a in loaded) == len(authors[::500])
 
 
+async def test_prefetched_lists_are_in_key_order_whatever_order_the_rows_come_in(
+    model_tables: Any,
+) -> None:
+    # Inserted out of key order and interleaved between parents: a scan returns them in
+    # insertion order, so the lists are in key order only if prefetch() puts them there.
+    await model_tables(*MODELS)
+    ann = await RelAuthor.objects.create(name="Ann")
+    bob = await RelAuthor.objects.create(name="Bob")
+    for pk, author in ((30, ann), (25, bob), (10, ann), (5, bob), (20, ann), (15, bob)):
+        await RelPost.objects.create(id=pk, title=f"t{pk}", author=author)
+    loaded = await RelAuthor.objects.prefetch("posts").order_by("name").all()
+    assert [[p.id for p in a.posts] for a in loaded] == [[10, 20, 30], [5, 15, 25]]
+    # a target with its own ordering keeps it, ties broken by key
+    post = await RelPost.objects.get(id=10)
+    for pk, rank in ((9, 1), (3, 5), (7, 1), (1, 0)):
+        await RelComment.objects.create(id=pk, body=f"c{pk}", rank=rank, post_id=post.id)
+    (reloaded,) = await RelPost.objects.filter(id=10).prefetch("comments").all()
+    assert [c.id for c in reloaded.comments] == [3, 7, 9, 1]
+
+
 async def test_prefetch_paths_are_checked_before_any_sql(
     data: dict[str, Any], statements: Statements
 ) -> None:

@@ -62,6 +62,22 @@ def test_groups_of_gives_every_parent_a_list_of_its_own(impls: Any) -> None:
         assert groups[1] == ["x", "y"] and lists[2] == ["x", "y"]
 
 
+def test_sort_groups_orders_each_list_by_key_and_keeps_ties_in_order(impls: Any) -> None:
+    for module in impls("rowload"):
+        unsorted = [_item(30, "a"), _item(10, "b"), _item(20, "c"), _item(10, "d")]
+        in_order = [_item(1, "e"), _item(2, "f"), _item(2, "g")]
+        groups = {1: unsorted, 2: in_order, 3: [], 4: [_item(7, "h")]}
+        module.sort_groups(groups, "key")
+        assert {k: [i.name for i in v] for k, v in groups.items()} == {
+            1: ["b", "d", "c", "a"],
+            2: ["e", "f", "g"],
+            3: [],
+            4: ["h"],
+        }
+        # sorted in place: the lists are the ones passed in
+        assert groups[1] is unsorted and groups[2] is in_order
+
+
 @pytest.mark.parametrize(
     ("stored", "read"),
     [
