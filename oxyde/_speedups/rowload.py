@@ -317,6 +317,17 @@ def by_key(rows: list[Any], key: cython.Py_ssize_t, found: dict[Any, Any]) -> li
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
+def collect_keys(seen: dict[Any, Any], instances: list[Any], field: str) -> None:
+    """Put the ``field`` value of every instance that has one other than None into
+    ``seen`` (mapped to None): ``prefetch()``'s keys of a level, in first-seen order."""
+    for instance in instances:
+        key = _dict_of(instance).get(field)
+        if key is not None:
+            seen[key] = None
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
 def group_into(groups: dict[Any, list[Any]], instances: list[Any], field: str) -> None:
     """Append each instance to the list of ``groups`` for its ``field`` value (``prefetch()``:
     children by their parent's key), in the order of ``instances``."""

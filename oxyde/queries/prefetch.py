@@ -131,14 +131,10 @@ async def _keys(parents: list[Any], node: PrefetchNode, field_name: str) -> list
             "which this query did not load (select())"
         )
     seen: dict[Any, None] = {}
-
-    def step(start: int, stop: int) -> None:
-        for parent in parents[start:stop]:
-            key = parent.__dict__.get(field_name)
-            if key is not None:
-                seen[key] = None
-
-    await run_slices(len(parents), step)
+    collect_keys = _impl.rowload.collect_keys
+    await run_slices(
+        len(parents), lambda start, stop: collect_keys(seen, parents[start:stop], field_name)
+    )
     return list(seen)
 
 

@@ -79,6 +79,11 @@ async def test_comparison_lookups(data: dict[str, Any]) -> None:
     assert await titles(Post.objects.filter(views__in=[3, 7])) == ["Snake_case", "World"]
     assert await Post.objects.filter(views__in=[]).count() == 0
     assert await Post.objects.exclude(views__in=[]).count() == 4
+    # values of another type are validated as the field would be; None is refused
+    assert await titles(Post.objects.filter(views__in=["3", 7.0])) == ["Snake_case", "World"]
+    assert await titles(Post.objects.filter(views__in=iter([7, 3]))) == ["Snake_case", "World"]
+    with pytest.raises(FieldLookupValueError, match="None"):
+        Post.objects.filter(views__in=[3, None])
     assert await titles(Post.objects.filter(views__range=(3, 7))) == ["Snake_case", "World"]
     assert await titles(Post.objects.filter(views__between=[7, 10])) == ["Hello", "Snake_case"]
 

@@ -36,6 +36,14 @@ def _item(key: Any, name: str) -> Any:
     return item
 
 
+def test_collect_keys_keeps_the_first_seen_order_and_skips_none(impls: Any) -> None:
+    items = [_item(3, "a"), _item(None, "b"), _item(1, "c"), _item(3, "d"), SimpleNamespace()]
+    for module in impls("rowload"):
+        seen: dict[Any, Any] = {2: None}
+        module.collect_keys(seen, items, "key")
+        assert list(seen) == [2, 3, 1]
+
+
 def test_group_into_keeps_the_order_across_calls(impls: Any) -> None:
     items = [_item(1, "a"), _item(2, "b"), _item(1, "c"), _item(None, "d"), _item(1, "e")]
     for module in impls("rowload"):
