@@ -9,7 +9,7 @@ and every group runs inside one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -28,6 +28,7 @@ from oxyde.sql.compiler import compile_statement
 if TYPE_CHECKING:
     from oxyde.backends.base import Executor
     from oxyde.queries.query import Query
+    from oxyde.sql.dialects.base import Dialect
 
 Node = tuple[Any, ...]
 
@@ -161,37 +162,93 @@ def _apply_rows(
 ) -> None:
     """``_apply_row`` for each instance and its row, converters looked up once; the rows
     hold ``columns`` (default: every column) in meta order. Every column counts as set."""
+    if len(instances) != len(rows):
+        raise ValueError(f"{len(rows)} rows came back for {len(instances)} instances")
+    if not rows:
+        return
     dialect = ex.dialect
-    every = tuple(meta.columns)
     if columns is None:
         columns = tuple(meta.columns.values())
-    names = tuple(c.name for c in columns)
-    # A converter's results by stored value, for kinds whose Python values are
-    # immutable: the rows of one INSERT often repeat a value (a database default such as
-    # CURRENT_TIMESTAMP is the same for the whole statement).
-    converted: tuple[tuple[str, Callable[[Any], Any], dict[str, Any] | None], ...] = tuple(
-        (column.name, conv, {} if column.kind not in _MUTABLE_KINDS else None)
-        for column in columns
-        if (conv := column_converter(column, dialect)) is not None
-    )
-    # Per row: the values in one dict update, then only the columns with a converter
-    # (a bulk insert applies every column of every row it wrote).
-    for instance, row in zip(instances, rows, strict=True):
-        data = instance.__dict__
-        data.update(zip(names, row, strict=True))
-        for name, conv, memo in converted:
-            value = data[name]
-            if value is None:
-                continue
-            if memo is None or type(value) is not str:
-                # only text keys: 1, 1.0 and True are one dict key but may convert apart
-                data[name] = conv(value)
-                continue
-            done = memo.get(value, _MISSING)
-            if done is _MISSING:
-                done = memo[value] = conv(value)
-            data[name] = done
+    # Column by column, not row by row: a column's values are converted in one pass, and
+    # the loops left per row are one store each, cheaper than one loop per row over the
+    # columns and their converters.
+    dicts = [instance.__dict__ for instance in instances]
+    for column, stored in zip(columns, zip(*rows, strict=True), strict=True):
+        conv = column_converter(column, dialect)
+        values: Sequence[Any] = stored
+        if conv is not None:
+            values = _converted(stored, conv, column.kind not in _MUTABLE_KINDS)
+        name = column.name
+        for data, value in zip(dicts, values, strict=True):
+            data[name] = value
+    every = _column_names(meta)
+    for instance in instances:
         instance.__pydantic_fields_set__.update(every)
+
+
+def _apply_one(
+    meta: ModelMeta, dialect: Dialect, instance: Any, row: Any, columns: tuple[Column, ...]
+) -> None:
+    """``_apply_rows`` for a single row, without the set-up a batch amortises."""
+    data = instance.__dict__
+    for column, value in zip(columns, row, strict=True):
+        if value is not None:
+            conv = column_converter(column, dialect)
+            if conv is not None:
+                value = conv(value)
+        data[column.name] = value
+    instance.__pydantic_fields_set__.update(_column_names(meta))
+
+
+def _converted(values: tuple[Any, ...], conv: Callable[[Any], Any], shared: bool) -> list[Any]:
+    """``conv`` over one column's returned values (None stays None). ``shared``: the
+    kind's Python values are immutable, so one stored value converts once per call: the
+    rows of one INSERT often repeat a value (a database default such as
+    CURRENT_TIMESTAMP is the same for the whole statement)."""
+    if not shared:
+        return [None if value is None else conv(value) for value in values]
+    memo: dict[str, Any] = {}
+    out = []
+    for value in values:
+        if value is not None:
+            if type(value) is not str:
+                # only text keys: 1, 1.0 and True are one dict key but may convert apart
+                value = conv(value)
+            else:
+                done = memo.get(value, _MISSING)
+                if done is _MISSING:
+                    done = memo[value] = conv(value)
+                value = done
+        out.append(value)
+    return out
+
+
+#: per model, the names of its columns as a frozenset (a set merges one without hashing)
+_column_name_sets: dict[ModelMeta, frozenset[str]] = {}
+
+
+def _column_names(meta: ModelMeta) -> frozenset[str]:
+    found = _column_name_sets.get(meta)
+    if found is None:
+        found = _column_name_sets[meta] = frozenset(meta.columns)
+    return found
+
+
+#: (model, columns sent) -> the one-row INSERT ... RETURNING and the columns it reads back
+_single_inserts: dict[tuple[Any, ...], tuple[Node, tuple[Column, ...]]] = {}
+
+
+def _single_insert(meta: ModelMeta, cols: list[Column]) -> tuple[Node, tuple[Column, ...]]:
+    """The IR of a one-row INSERT sending ``cols`` with RETURNING, made once per column
+    set. It reads back what a bulk insert does, for the same reason: the key, the
+    database defaults and what may come back different from what was sent."""
+    key = (meta, *cols)
+    found = _single_inserts.get(key)
+    if found is None:
+        returned = _returned_columns(meta, cols)
+        node = _insert_node(meta, cols, 1, tuple(c.column for c in returned))
+        found = _single_inserts[key] = (node, returned)
+    return found
 
 
 async def insert_instance(ex: Executor, meta: ModelMeta, instance: Any) -> None:
@@ -201,9 +258,9 @@ async def insert_instance(ex: Executor, meta: ModelMeta, instance: Any) -> None:
     values = [data[c.name] for c in cols]
     dialect = ex.dialect
     if dialect.supports_returning("insert"):
-        node = _insert_node(meta, cols, 1, _all_columns(meta))
+        node, returned = _single_insert(meta, cols)
         rows = await _ex.fetch(ex, node, values, write=True)
-        _apply_row(meta, ex, instance, rows[0])
+        _apply_one(meta, dialect, instance, rows[0], returned)
         return
     # no RETURNING: the backend reports the generated key as the statement's only row
     node = _insert_node(meta, cols, 1, None)
@@ -497,10 +554,21 @@ async def update_rows(
     returning: bool,
 ) -> Any:
     meta = query._meta
-    q = query._with(scope)
-    where = _restricted_where(q)
     values = tuple(scope.values)
     node: Node
+    if (
+        not returning
+        and not scope.joins
+        and query._limit is None
+        and query._offset is None
+        and query._agg is None
+    ):
+        # The usual update(): its WHERE is the query's own (the scope holds no join, the
+        # query's nor one the values added), so no clone of the query is needed.
+        node = ("update", meta.table_name, meta.schema, sets, query._where_node(), None)
+        return await _ex.execute(ex, node, values)
+    q = query._with(scope)
+    where = _restricted_where(q)
     if not returning:
         node = ("update", meta.table_name, meta.schema, sets, where, None)
         return await _ex.execute(ex, node, values)
