@@ -294,6 +294,10 @@ class AsyncDatabase:
             return await querylog.timed(
                 self, "fetch", sql, params, self._fetch(backend, sql, params, write), threshold
             )
+        statements = self._statements
+        if statements is not None:
+            # ``_fetch``'s first branch, without its coroutine frame
+            return await statements.fetch(sql, params, write=write)
         return await self._fetch(backend, sql, params, write)
 
     async def _fetch(
@@ -341,6 +345,10 @@ class AsyncDatabase:
             return await querylog.timed(
                 self, "execute", sql, params, self._execute(backend, sql, params), threshold
             )
+        statements = self._statements
+        if statements is not None:
+            # ``_execute``'s first branch, without its coroutine frame
+            return await statements.execute(sql, params)
         return await self._execute(backend, sql, params)
 
     async def _execute(self, backend: Backend, sql: str, params: Sequence[Any]) -> int:

@@ -517,20 +517,33 @@ class SQLiteConnection:
 
     def execute_now(self, sql: str, params: Sequence[Any]) -> int | None:
         """``execute`` run here on the loop, or None when it must go to the worker."""
-        info = self._loop_statement(sql)
-        if info is None:
+        # _loop_statement, _enter_loop and _leave_loop written out, as in fetch_now: the
+        # hot path of every single-row UPDATE and DELETE.
+        db = self._db
+        if db is None or self._worker.pending or self._closed:
             return None
-        db: apsw.Connection = self._db  # type: ignore[assignment]
+        info = classify(db, sql)
+        if info is None or not info.loop_ok:
+            return None
+        if info.write and (self._in_tx or not self._writes_on_loop or self._streams):
+            return None
+        if info.skip:
+            info.skip -= 1
+            return None
         cursor: apsw.Cursor = self._cursor  # type: ignore[assignment]
         try:
-            self._enter_loop(db)
+            db.set_progress_handler(self._loop_over_budget, LOOP_CHECK_STEPS)
+            self._loop_deadline = _perf_counter() + LOOP_BUDGET
             before = db.total_changes()
             for _ in cursor.execute(sql, params):
                 pass
         except apsw.Error as exc:
             self._loop_failed(db, info, exc)
             return None
-        self._leave_loop(db)
+        self._loop_deadline = 0.0
+        db.set_progress_handler(self._should_abort, PROGRESS_STEPS)
+        if self._checkpoint_due:
+            self._checkpoint_later()
         if info.overruns:
             info.fitted()
         return db.changes() if db.total_changes() != before else 0
