@@ -121,7 +121,7 @@ def _all_columns(meta: ModelMeta) -> tuple[str, ...]:
 
 def _apply_row(meta: ModelMeta, ex: Executor, instance: Any, row: Any) -> None:
     """Copy a RETURNING row (every column, in meta order) onto the instance."""
-    _apply_rows(meta, ex, [instance], [row])
+    _apply_one(meta, ex.dialect, instance, row, tuple(meta.columns.values()))
 
 
 #: Kinds whose value reads back exactly as it was sent, on every backend, when the field
