@@ -10,9 +10,10 @@ commit's own error), and the cancellation is delivered after: at the task's next
 from __future__ import annotations
 
 import asyncio
-from typing import TypeVar
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-__all__ = ["past_commit_point", "redeliver_cancellation"]
+__all__ = ["finish_past_commit_point", "past_commit_point", "redeliver_cancellation"]
 
 T = TypeVar("T")
 
@@ -43,3 +44,17 @@ def redeliver_cancellation() -> None:
         return
     task.uncancel()
     task.cancel()
+
+
+async def finish_past_commit_point(work: Coroutine[Any, Any, T]) -> T:
+    """``await work`` for work that comes after a commit point (converting the rows a
+    committed statement returned, a slice at a time): it runs to its end whatever
+    happens to the caller, which gets its result, and a cancellation that arrived
+    meanwhile (or was already pending) at its next await."""
+    task = asyncio.ensure_future(work)
+    cancelled = await past_commit_point(task)
+    try:
+        return task.result()
+    finally:
+        if cancelled:
+            redeliver_cancellation()

@@ -15,8 +15,9 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
-from oxyde._slicing import map_slices
+from oxyde._slicing import large, map_slices
 from oxyde.backends.base import can_copy
+from oxyde.backends.commit_point import finish_past_commit_point
 from oxyde.exceptions import FieldError, IntegrityError, ManagerError, NotFoundError
 from oxyde.meta.metadata import Column, ModelMeta
 from oxyde.queries import executor as _ex
@@ -572,27 +573,39 @@ async def update_rows(
     if not returning:
         node = ("update", meta.table_name, meta.schema, sets, where, None)
         return await _ex.execute(ex, node, values)
+    # Outside a transaction the UPDATE has committed by the time its rows are here, so
+    # building them (in slices, with awaits between) is past the commit point: it
+    # finishes, and a cancellation meanwhile is delivered after (``commit_point``), as
+    # atomic() does once its COMMIT is sent. Inside a transaction nothing is committed
+    # yet: the cancellation is raised at once and the transaction's owner decides
+    # (atomic() rolls back on it), so the caller is told the truth either way.
+    committed = not in_transaction(ex)
+    build = partial(load_models, meta, ex.dialect)
     if ex.dialect.supports_returning("update"):
         node = ("update", meta.table_name, meta.schema, sets, where, _all_columns(meta))
         rows = await _ex.fetch(ex, node, values, write=True)
         # a large update returns as many rows as a large read: built in slices alike
-        return await map_slices(partial(load_models, meta, ex.dialect), rows, consume=True)
+        if committed and large(len(rows)):
+            return await finish_past_commit_point(map_slices(build, rows, consume=True))
+        return await map_slices(build, rows, consume=True)
     # no UPDATE ... RETURNING: lock the rows, update them, read them back, in one
     # transaction so nobody changes them in between
-    if meta.pk is None:
+    pk = meta.pk
+    if pk is None:
         raise ManagerError(f"update(returning=True) needs a primary key on {meta.model.__name__}")
     async with ex.atomic_block() as tx:
-        keys = await q.for_update().values_list(meta.pk.name, flat=True).all(client=tx)
+        keys = await q.for_update().values_list(pk.name, flat=True).all(client=tx)
         if not keys:
             return []
         node = ("update", meta.table_name, meta.schema, sets, where, None)
         await _ex.execute(tx, node, values)
-        fresh = query._over(meta.model)
-        return (
-            await fresh.filter(**{f"{meta.pk.name}__in": keys})
-            .order_by(meta.pk.name)
-            .all(client=tx)
-        )
+        # the rows as tuples only: they become models once the transaction is over
+        read = query._over(meta.model).filter(**{f"{pk.name}__in": keys}).order_by(pk.name)
+        read_node, read_values = read._select_ir(read._model_cols())
+        rows = await _ex.fetch(tx, read_node, read_values)
+    if committed and large(len(rows)):
+        return await finish_past_commit_point(map_slices(build, rows, consume=True))
+    return await map_slices(build, rows, consume=True)
 
 
 async def delete_rows(ex: Executor, query: Query[Any]) -> int:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from oxyde import Field, Model, atomic
+from oxyde import Field, Model, _slicing, atomic, events
 from oxyde.db import on_commit
 
 
@@ -156,3 +157,95 @@ async def test_cancelled_bulk_update_reports_its_commit(items: Any) -> None:
         assert (updated == len(rows)) == bool(returned), (delay, updated, returned)
         if not updated:
             await CpItem.objects.bulk_update(rows, ["n"])
+
+
+UPDATED = 5_000
+
+
+@pytest.fixture
+def cancel_after_first_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[list[asyncio.Future[Any]], list[int]]]:
+    """Once an UPDATE has been sent, cancel the task put in ``target`` right after the
+    first slice of the first sliced conversion that follows (the backend's rows, or the
+    models built from them): the cancellation arrives at that slice's yield. ``fired``
+    gets the size of the run it cancelled in."""
+    target: list[asyncio.Future[Any]] = []
+    fired: list[int] = []
+    armed: list[bool] = []
+    original = _slicing.run_slices
+
+    async def run_slices(n: int, step: Any) -> None:
+        if not armed or fired or not _slicing.large(n):
+            return await original(n, step)
+
+        def first(start: int, stop: int) -> None:
+            step(start, stop)
+            if not fired:
+                fired.append(n)
+                target[0].cancel()
+
+        return await original(n, first)
+
+    def arm(event: Any) -> None:
+        if event.sql.startswith("UPDATE"):
+            armed.append(True)
+
+    monkeypatch.setattr(_slicing, "run_slices", run_slices)
+    hook = events.add_query_hook(before=arm)
+    yield target, fired
+    hook.remove()
+
+
+@pytest.fixture
+async def many_items(items: Any) -> Any:
+    await CpItem.objects.bulk_create([CpItem(n=0) for _ in range(UPDATED)])
+    return items
+
+
+async def test_update_returning_cancelled_while_its_rows_load_reports_the_update(
+    many_items: Any, cancel_after_first_slice: Any
+) -> None:
+    # Outside a transaction the UPDATE has committed when its rows arrive: a cancellation
+    # while they are turned into models must not report "not done". The call returns
+    # every row, and the task gets the cancellation at its next await.
+    target, fired = cancel_after_first_slice
+    seen: list[Any] = []
+
+    async def work() -> None:
+        updated = await CpItem.objects.filter(n=0).update(n=1, returning=True)
+        seen.append(sorted({item.n for item in updated}))
+        seen.append(len(updated))
+        await asyncio.sleep(10)  # the cancellation arrives here
+        seen.append("not reached")
+
+    task = asyncio.ensure_future(work())
+    target.append(task)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert fired == [UPDATED]
+    assert seen == [[1], UPDATED]
+    assert await CpItem.objects.filter(n=1).count() == UPDATED
+
+
+async def test_update_returning_cancelled_in_a_transaction_rolls_back(
+    many_items: Any, cancel_after_first_slice: Any
+) -> None:
+    # Inside atomic() nothing is committed yet: the cancellation is raised at once, the
+    # block rolls back, and the caller's CancelledError is the truth.
+    target, fired = cancel_after_first_slice
+    seen: list[Any] = []
+
+    async def work() -> None:
+        async with atomic():
+            updated = await CpItem.objects.filter(n=0).update(n=1, returning=True)
+            seen.append(len(updated))
+        seen.append("not reached")
+
+    task = asyncio.ensure_future(work())
+    target.append(task)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert fired == [UPDATED]
+    assert seen == []
+    assert await CpItem.objects.filter(n=1).count() == 0

@@ -43,6 +43,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.pq import ConnStatus, ExecStatus
 
+from oxyde.backends.commit_point import finish_past_commit_point
 from oxyde.backends.postgres.errors import map_error
 from oxyde.backends.postgres.wire import Unconverted, Wire
 from oxyde.exceptions import ConnectionLostError, OxydeError
@@ -418,9 +419,11 @@ class StatementBatcher:
         """Pipes waiting, idle, for the next statements."""
         return len(self._idle)
 
-    async def run(self, sql: str, params: Sequence[Any], mode: int) -> Any:
+    async def run(self, sql: str, params: Sequence[Any], mode: int, write: bool = False) -> Any:
         """``sql`` with ``params`` on a pipe: rows, a row count or (names, rows), by
-        ``mode`` (``wire.ROWS``, ``wire.COUNT``, ``wire.DESCRIBED``)."""
+        ``mode`` (``wire.ROWS``, ``wire.COUNT``, ``wire.DESCRIBED``). ``write``: the
+        statement changes data, committed (alone in its implicit transaction) once its
+        result is in, so a large result's conversion is past the commit point."""
         pipe = self._open
         if pipe is None or not pipe.joinable or len(pipe.inflight) >= self._depth:
             pipe = self._take_idle() if self._idle else None
@@ -445,7 +448,10 @@ class StatementBatcher:
         if type(value) is Unconverted:
             # Converted here, in this task, a slice at a time (the pipe may be serving
             # other statements or be back in the pool by now).
-            return await pipe.wire.outcome_in_slices(value.result, value.mode)
+            converting = pipe.wire.outcome_in_slices(value.result, value.mode)
+            if write:
+                return await finish_past_commit_point(converting)
+            return await converting
         return value
 
     async def _new_pipe(self) -> _Pipe:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
@@ -31,7 +31,11 @@ from psycopg.raw_cursor import AsyncRawServerCursor
 from oxyde import _slicing
 from oxyde.backends.base import Row
 from oxyde.backends.capabilities import Capabilities
-from oxyde.backends.commit_point import past_commit_point, redeliver_cancellation
+from oxyde.backends.commit_point import (
+    finish_past_commit_point,
+    past_commit_point,
+    redeliver_cancellation,
+)
 from oxyde.backends.postgres.capabilities import CAPABILITIES
 from oxyde.backends.postgres.direct import run_many, run_statement
 from oxyde.backends.postgres.errors import map_error
@@ -45,6 +49,8 @@ from oxyde.backends.postgres.wire import (
 )
 from oxyde.exceptions import ManagerError, OperationalError
 from oxyde.sql.dialects.base import Dialect
+
+T = TypeVar("T")
 
 __all__ = ["PostgresConnection"]
 
@@ -131,7 +137,7 @@ class PostgresConnection:
 
     async def fetch(self, sql: str, params: Sequence[Any], *, write: bool = False) -> list[Row]:
         if self._wire is not None and params:
-            rows: list[Row] = await self._direct(sql, params, ROWS)
+            rows: list[Row] = await self._direct(sql, params, ROWS, write)
             return rows
         cur = await self._run(sql, params)
         # The result's status, not ``cur.description``: that builds column objects.
@@ -139,14 +145,16 @@ class PostgresConnection:
         if result is None or result.status != _TUPLES_OK:
             return []
         if _slicing.large(result.ntuples):
-            return await rows_in_slices(self._raw, result)
+            return await self._converted(rows_in_slices(self._raw, result), write)
         return await cur.fetchall()
 
     async def fetch_described(
         self, sql: str, params: Sequence[Any], *, write: bool = False
     ) -> tuple[list[str], list[Row]]:
         if self._wire is not None and params:
-            described: tuple[list[str], list[Row]] = await self._direct(sql, params, DESCRIBED)
+            described: tuple[list[str], list[Row]] = await self._direct(
+                sql, params, DESCRIBED, write
+            )
             return described
         cur = await self._run(sql, params)
         description = cur.description
@@ -155,8 +163,16 @@ class PostgresConnection:
         names = [column.name for column in description]
         result = cur.pgresult
         if result is not None and _slicing.large(result.ntuples):
-            return names, await rows_in_slices(self._raw, result)
+            return names, await self._converted(rows_in_slices(self._raw, result), write)
         return names, await cur.fetchall()
+
+    async def _converted(self, converting: Coroutine[Any, Any, T], write: bool) -> T:
+        """A large result converted in slices. A write outside a transaction has
+        committed by now: its conversion finishes whatever happens to the caller, and a
+        cancellation is delivered after (the commit point, ``commit_point.py``)."""
+        if write and not self.in_transaction:
+            return await finish_past_commit_point(converting)
+        return await converting
 
     async def execute(self, sql: str, params: Sequence[Any]) -> int:
         if self._wire is not None and params:
@@ -165,20 +181,22 @@ class PostgresConnection:
         cur = await self._run(sql, params)
         return max(cur.rowcount, 0)
 
-    async def _direct(self, sql: str, params: Sequence[Any], mode: int) -> Any:
+    async def _direct(self, sql: str, params: Sequence[Any], mode: int, write: bool = False) -> Any:
         wire = self._wire
         assert wire is not None
         lock = self._lock
         if lock is not None and lock.locked():
             async with lock:
-                return await self._direct_unlocked(wire, sql, params, mode)
-        return await self._direct_unlocked(wire, sql, params, mode)
+                return await self._direct_unlocked(wire, sql, params, mode, write)
+        return await self._direct_unlocked(wire, sql, params, mode, write)
 
-    async def _direct_unlocked(self, wire: Wire, sql: str, params: Sequence[Any], mode: int) -> Any:
+    async def _direct_unlocked(
+        self, wire: Wire, sql: str, params: Sequence[Any], mode: int, write: bool
+    ) -> Any:
         raw = self._raw
         # psycopg's own lock: its cursors and ours never interleave on the connection.
         async with raw.lock:
-            return await run_statement(raw, wire, sql, params, mode)
+            return await run_statement(raw, wire, sql, params, mode, write)
 
     async def _run(self, sql: str, params: Sequence[Any]) -> AsyncCursor[Row]:
         """Execute one statement; its result is then in the cursor (no more I/O)."""

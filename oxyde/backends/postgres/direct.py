@@ -23,7 +23,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.pq import ExecStatus, PipelineStatus, TransactionStatus
 
-from oxyde.backends.commit_point import redeliver_cancellation
+from oxyde.backends.commit_point import finish_past_commit_point, redeliver_cancellation
 from oxyde.backends.postgres.errors import map_error
 from oxyde.backends.postgres.wire import Wire
 from oxyde.exceptions import OxydeError
@@ -48,11 +48,18 @@ _PIPELINE_OFF: Final = PipelineStatus.OFF
 
 
 async def run_statement(
-    raw: AsyncConnection[Any], wire: Wire, sql: str, params: Sequence[Any], mode: int
+    raw: AsyncConnection[Any],
+    wire: Wire,
+    sql: str,
+    params: Sequence[Any],
+    mode: int,
+    write: bool = False,
 ) -> Any:
     """Run ``sql`` with ``params`` on ``raw`` (held, and its lock taken, by the caller):
     rows, a row count or (names, rows) by ``mode`` (``wire.ROWS``, ``COUNT``,
-    ``DESCRIBED``). Errors are oxyde's, with psycopg's as their cause."""
+    ``DESCRIBED``). Errors are oxyde's, with psycopg's as their cause. ``write``: the
+    statement changes data; outside a transaction it has committed once its result is
+    in, so a large result's conversion is past the commit point (``commit_point``)."""
     pgconn = raw.pgconn
     loop = asyncio.get_running_loop()
     try:
@@ -93,7 +100,10 @@ async def run_statement(
             fresh = True
     finally:
         _leave_pipeline(pgconn)
-    return await wire.outcome_in_slices(large, mode)
+    converting = wire.outcome_in_slices(large, mode)
+    if write and pgconn.transaction_status == _IDLE:
+        return await finish_past_commit_point(converting)
+    return await converting
 
 
 async def run_many(

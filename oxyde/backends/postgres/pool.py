@@ -247,7 +247,7 @@ class PostgresBackend:
         simple query protocol."""
         batcher = self._batcher
         if batcher is not None and (params or one_query(sql)):
-            rows: list[Row] = await batcher.run(sql, params, ROWS)
+            rows: list[Row] = await batcher.run(sql, params, ROWS, write)
             return rows
         async with self.connection(write=write) as conn:
             return await conn.fetch(sql, params, write=write)
@@ -257,7 +257,9 @@ class PostgresBackend:
     ) -> tuple[list[str], list[Row]]:
         batcher = self._batcher
         if batcher is not None and (params or one_query(sql)):
-            described: tuple[list[str], list[Row]] = await batcher.run(sql, params, DESCRIBED)
+            described: tuple[list[str], list[Row]] = await batcher.run(
+                sql, params, DESCRIBED, write
+            )
             return described
         async with self.connection(write=write) as conn:
             return await conn.fetch_described(sql, params, write=write)
