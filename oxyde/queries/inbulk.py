@@ -15,10 +15,7 @@ if TYPE_CHECKING:
     from oxyde.backends.base import Executor
     from oxyde.queries.query import Query
 
-__all__ = ["IN_BULK_BATCH", "in_bulk"]
-
-#: keys per ``in_bulk()`` statement (SQLite and MySQL bind one placeholder per key)
-IN_BULK_BATCH = 5000
+__all__ = ["in_bulk"]
 
 
 async def in_bulk(
@@ -54,8 +51,12 @@ async def in_bulk(
         return {}
     ex: Executor = _ex.resolve_executor(using, client, query)
     found: dict[Any, Any] = {}
-    for start in range(0, len(keys), IN_BULK_BATCH):
-        chunk = keys[start : start + IN_BULK_BATCH]
+    # keys per statement: one array parameter (PostgreSQL) takes them all, else one
+    # placeholder each, up to what the dialect binds besides the query's own values
+    dialect = ex.dialect
+    size = len(keys) if dialect.array_in else dialect.per_statement(bound=len(query._values))
+    for start in range(0, len(keys), size):
+        chunk = keys[start : start + size]
         rows = await query.filter(**{f"{name}__in": chunk}).all(client=ex)
         for row in rows:
             found[row.__dict__[name] if models else row[name]] = row

@@ -29,10 +29,6 @@ if TYPE_CHECKING:
     from oxyde.backends.base import Executor
     from oxyde.queries.query import Query
 
-#: keys per statement where an IN list binds one placeholder per key (SQLite allows
-#: 32766 parameters per statement, MySQL 65535)
-IN_BATCH = 5000
-
 
 @dataclass(eq=False)
 class PrefetchNode:
@@ -177,7 +173,10 @@ async def _fetch_in(
     base = query._over(model)
     if join is not None:
         base = base.join(join)
-    size = len(keys) if ex.dialect.array_in else IN_BATCH
+    # one array parameter for all the keys, or one placeholder per key: as many keys
+    # per statement as the dialect binds, besides the values the query binds itself
+    dialect = ex.dialect
+    size = len(keys) if dialect.array_in else dialect.per_statement(bound=len(base._values))
     rows: list[Any] = []
     for start in range(0, len(keys), size):
         q = base.filter(**{f"{key_field}__in": keys[start : start + size]}).order_by(*order)
@@ -308,4 +307,4 @@ async def _set_relations(parents: list[Any], name: str, values: list[Any]) -> No
     )
 
 
-__all__ = ["IN_BATCH", "PrefetchNode", "check_paths", "ensure_models", "plan", "prefetch_related"]
+__all__ = ["PrefetchNode", "check_paths", "ensure_models", "plan", "prefetch_related"]

@@ -30,7 +30,6 @@ from oxyde.queries import executor as _ex
 from oxyde.queries.rowplan import column_converter
 from oxyde.queries.writes import (
     _DEFAULT_BATCH,
-    _MAX_PARAMS,
     _insert_columns,
     _sync_fk_ids,
     in_transaction,
@@ -114,8 +113,9 @@ async def upsert_instances(
         group = groups.setdefault(tuple(c.name for c in cols), (cols, []))
         group[1].append(instance)
     batches: list[tuple[list[Column], list[Any]]] = []
+    per_statement = ex.dialect.per_statement
     for cols, members in groups.values():
-        size = max(1, min(batch_size or _DEFAULT_BATCH, _MAX_PARAMS // max(1, len(cols))))
+        size = min(batch_size or _DEFAULT_BATCH, per_statement(len(cols)))
         batches.extend((cols, members[i : i + size]) for i in range(0, len(members), size))
 
     dialect = ex.dialect

@@ -34,9 +34,8 @@ if TYPE_CHECKING:
 Node = tuple[Any, ...]
 
 #: rows per INSERT statement unless the caller says otherwise, further capped so that
-#: one statement never binds more than ``_MAX_PARAMS`` values
+#: one statement stays under the dialect's ``max_params`` (``Dialect.per_statement``)
 _DEFAULT_BATCH = 1000
-_MAX_PARAMS = 30000
 
 
 def _insert_columns(meta: ModelMeta, instance: Any) -> list[Column]:
@@ -345,12 +344,12 @@ async def bulk_insert(
     batches: list[tuple[list[Column], list[Any]]] = []
     copies: list[tuple[list[Column], list[Any]]] = []
     copy = ex.capabilities.copy
+    per_statement = ex.dialect.per_statement
     for cols, members in groups:
         if copy and len(members) >= COPY_THRESHOLD and _copyable(meta, cols):
             copies.append((cols, members))
             continue
-        size = batch_size or _DEFAULT_BATCH
-        size = max(1, min(size, _MAX_PARAMS // max(1, len(cols))))
+        size = min(batch_size or _DEFAULT_BATCH, per_statement(len(cols)))
         batches.extend((cols, members[i : i + size]) for i in range(0, len(members), size))
     if len(batches) + len(copies) == 1 and not in_transaction(ex):
         if copies:

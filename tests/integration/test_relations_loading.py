@@ -5,6 +5,7 @@ not loaded, which never run a query and say so when read."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from oxyde import (
     OperationalError,
     RelationNotLoadedError,
     atomic,
+    events,
 )
 
 
@@ -312,21 +314,30 @@ async def test_prefetch_inside_a_transaction_sees_its_writes(data: dict[str, Any
     assert await RelAuthor.objects.filter(name="Dan").count() == 0
 
 
-async def test_prefetch_of_many_parents(model_tables: Any) -> None:
-    # enough keys to go past one IN batch where IN lists bind one placeholder per key
-    from oxyde.queries.prefetch import IN_BATCH
-
+async def test_prefetch_of_many_parents(model_tables: Any, database: Any) -> None:
+    # more keys than one statement binds where IN lists take one placeholder per key
+    # (past the dialect's limit, not only the 5,000 keys batches once held)
+    dialect = database.dialect
+    per = dialect.per_statement()
     await model_tables(*MODELS)
-    authors = await RelAuthor.objects.bulk_create(
-        [RelAuthor(name=f"a{i}") for i in range(IN_BATCH + 10)]
-    )
+    count = 5_010 if dialect.array_in else per + 10
+    authors = await RelAuthor.objects.bulk_create([RelAuthor(name=f"a{i}") for i in range(count)])
+    # a post every 500 authors, and on the last one (in the last batch of keys)
+    posted = [*range(0, count, 500), count - 1]
     await RelPost.objects.bulk_create(
-        [RelPost(title=f"t{i}", author_id=a.id) for i, a in enumerate(authors[::500])]
+        [RelPost(title=f"t{i}", author_id=authors[i].id) for i in posted]
     )
-    loaded = await RelAuthor.objects.prefetch("posts").order_by("id").all()
+    statements: list[str] = []
+    hook = events.add_query_hook(before=lambda event: statements.append(event.sql))
+    try:
+        loaded = await RelAuthor.objects.prefetch("posts").order_by("id").all()
+    finally:
+        hook.remove()
     with_posts = [(a.name, titles(a.posts)) for a in loaded if a.posts]
-    assert with_posts == [(f"a{i * 500}", [f"t{i}"]) for i in range(len(authors[::500]))]
-    assert sum(len(a.posts) for a in loaded) == len(authors[::500])
+    assert with_posts == [(f"a{i}", [f"t{i}"]) for i in posted]
+    assert sum(len(a.posts) for a in loaded) == len(posted)
+    # the parents' statement, then one per batch of keys
+    assert len(statements) == 1 + (1 if dialect.array_in else math.ceil(count / per))
 
 
 async def test_prefetched_lists_are_in_key_order_whatever_order_the_rows_come_in(

@@ -133,6 +133,11 @@ class DdlStyle:
     alter: str = "in_place"
 
 
+#: values a statement leaves free below ``Dialect.max_params``, for what it binds besides
+#: the rows or keys it is batched by (a filter's values, an upsert's conditions)
+PARAM_MARGIN: Final = 1_000
+
+
 @dataclass(frozen=True, eq=False)
 class Dialect:
     #: "postgres", "sqlite" or "mysql"
@@ -196,6 +201,18 @@ class Dialect:
     #: with a bound value become text ranges, with a ``<kind>_next`` adapter giving the
     #: canonical text of the next representable value
     text_ranges: frozenset[str] = frozenset()
+    #: the most values one statement may bind: SQLite's SQLITE_LIMIT_VARIABLE_NUMBER
+    #: (32,766 since 3.32), PostgreSQL's and MySQL's protocols count a statement's
+    #: parameters in 16 bits (65,535). Batched writes and IN lists stay under it
+    #: (``per_statement``)
+    max_params: int = 32_766
+
+    def per_statement(self, per_item: int = 1, bound: int = 0) -> int:
+        """Items (rows of ``per_item`` values, or IN-list keys) one statement takes
+        when it also binds ``bound`` values of its own, with ``PARAM_MARGIN`` left free
+        for those a caller does not count; at least one."""
+        room = self.max_params - PARAM_MARGIN - bound
+        return max(1, room // max(1, per_item))
 
     def supports_returning(self, statement: str) -> bool:
         """Whether ``statement`` ("insert", "update" or "delete") can take RETURNING."""

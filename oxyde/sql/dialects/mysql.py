@@ -240,4 +240,7 @@ MYSQL = Dialect(
     converters=CONVERTERS,
     type_names=TYPE_NAMES,
     raw_sql=raw_sql,
+    # a prepared statement's limit; mysqlclient binds client-side, where the
+    # bound is max_allowed_packet (16 MiB and more by default): 65,535 small values fit
+    max_params=65_535,
 )

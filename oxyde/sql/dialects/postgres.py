@@ -157,4 +157,6 @@ POSTGRES = Dialect(
     adapters=ADAPTERS,
     converters=CONVERTERS,
     type_names=TYPE_NAMES,
+    # the protocol counts parameters in an int16; IN lists bind one array anyway
+    max_params=65_535,
 )

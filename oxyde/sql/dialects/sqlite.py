@@ -312,4 +312,6 @@ SQLITE = Dialect(
     store_checks={"decimal": STORE_DECIMAL, "int": STORE_INT},
     decimal_arith=DECIMAL_ARITH,
     text_ranges=frozenset({"datetime", "time"}),
+    # SQLITE_LIMIT_VARIABLE_NUMBER since SQLite 3.32 (apsw bundles a newer one)
+    max_params=32_766,
 )
