@@ -22,6 +22,11 @@ cdef extern from "Python.h":
 
 cdef extern from "Python.h":
     object PyObject_GenericGetDict(object obj, void *context)
+    # The instance's dict pointer, NULL where it has none: read without making a dict,
+    # which PyObject_GenericGetDict does for an instance that has none yet.
+    PyObject **_PyObject_GetDictPtr(object obj)
+    bint PyObject_IS_GC(object obj)
+    void PyObject_GC_UnTrack(void *obj)
 
 
 cdef extern from "structmember.h":
@@ -75,3 +80,23 @@ cdef inline dict instance_dict(object obj):
     getattr, then the hook's checks), several hundred instructions per read in the
     relation loops. Raises ``AttributeError`` for an object without a ``__dict__``."""
     return <dict> PyObject_GenericGetDict(obj, NULL)
+
+
+cdef inline object existing_dict(object obj):
+    """``obj``'s ``__dict__`` if it has one, else None; never makes one."""
+    cdef PyObject **ptr = _PyObject_GetDictPtr(obj)
+    if ptr is NULL or ptr[0] is NULL:
+        return None
+    return <object> ptr[0]
+
+
+cdef inline void untrack_if_atomic(tuple values):
+    """Take a tuple of plain values (numbers, text, bytes, dates: nothing the collector
+    tracks) off the collector's list, as CPython itself does the first time a collection
+    visits such a tuple: a row a deferred instance keeps is otherwise visited once more by
+    the young collection after the load that made it."""
+    cdef object item
+    for item in values:
+        if PyObject_IS_GC(item):
+            return
+    PyObject_GC_UnTrack(<void *> values)

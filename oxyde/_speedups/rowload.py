@@ -11,7 +11,10 @@ values the converters have already turned into the fields' Python types; the res
 the same observable state ``model_validate`` gives for those values, which the
 equivalence tests check. Models that need real validation never come here. Compiled, the
 fields set of a loaded instance is the plan's frozenset until first read
-(``LazyFieldsSet``), and pydantic's slots are written at their offsets (``_capi.pxd``).
+(``LazyFieldsSet``), pydantic's slots are written at their offsets (``_capi.pxd``), and an
+instance keeps its row and builds its ``__dict__`` on first use ("deferred instances"
+below); the pure-Python loader builds every instance whole, with the same observable
+result.
 """
 
 try:
@@ -35,18 +38,22 @@ if cython.compiled:
         PyObject_GenericSetAttr,
         PyObject_GenericSetDict,
     )
+    from cython.cimports.cpython.ref import Py_DECREF, Py_INCREF  # type: ignore[import-untyped, import-not-found]
     from cython.cimports.cpython.set import PySet_New  # type: ignore[import-untyped, import-not-found]
+    from cython.cimports.cpython.tuple import PyTuple_New, PyTuple_SET_ITEM  # type: ignore[import-untyped, import-not-found]
     from cython.cimports.cpython.type import (  # type: ignore[import-untyped, import-not-found]
         PyType_GenericNew,
         PyType_IsSubtype,
     )
     from cython.cimports.oxyde._speedups._capi import (  # type: ignore[import-untyped, import-not-found]
+        existing_dict,
         instance_dict,
         object_slot_offset,
         read_slot,
         replace_slot,
         slot_is_empty,
         store_new_slot,
+        untrack_if_atomic,
     )
 
 _object_setattr = object.__setattr__
@@ -100,10 +107,14 @@ class LazyFieldsSet:
             return self
         if cython.compiled:
             _check_owner(obj)
+            _settle(obj)
             if slot_is_empty(obj, self.offset):
                 raise AttributeError("__pydantic_fields_set__")
             value = read_slot(obj, self.offset)
-            if type(value) is frozenset:
+            if type(value) is DeferredPlan:
+                value = PySet_New(value.fields)
+                replace_slot(obj, self.offset, value)
+            elif type(value) is frozenset:
                 value = PySet_New(value)
                 replace_slot(obj, self.offset, value)
         else:
@@ -116,23 +127,25 @@ class LazyFieldsSet:
     def __set__(self, obj: Any, value: Any) -> None:
         if cython.compiled:
             _check_owner(obj)
+            _settle(obj)  # the plan is read from this slot: build the dict before it goes
             replace_slot(obj, self.offset, value)
         else:
             self.slot.__set__(obj, value)
 
     def __delete__(self, obj: Any) -> None:
+        if cython.compiled:
+            _check_owner(obj)
+            _settle(obj)
         self.slot.__delete__(obj)
 
 
 @cython.cfunc
-def _check_owner(obj: Any) -> None:
+def _check_owner(obj: Any, name: str = "__pydantic_fields_set__") -> None:
     # The slot offset is BaseModel's: anything else has other memory there. A subtype
     # check, not isinstance(): BaseModel's ABCMeta would run its __instancecheck__ on every
     # read and write of the fields set.
     if not PyType_IsSubtype(type(obj), _BaseModel):
-        raise TypeError(
-            f"__pydantic_fields_set__ is a BaseModel slot, not one of {type(obj).__name__}"
-        )
+        raise TypeError(f"{name} is a BaseModel slot, not one of {type(obj).__name__}")
 
 
 @cython.cfunc
@@ -157,6 +170,8 @@ def lazy_fields_set() -> LazyFieldsSet | None:
 _SLOTS_BY_SETATTR = 0
 _SLOTS_DIRECT = 1
 _SLOTS_DIRECT_LAZY = 2
+# as _SLOTS_DIRECT_LAZY, and ``cls`` can hold deferred instances (the descriptors above)
+_SLOTS_DEFERRED = 3
 
 
 @cython.cfunc
@@ -177,12 +192,333 @@ def _slot_mode(cls: Any) -> cython.int:
                 mode = _SLOTS_DIRECT
             elif type(fields_set) is LazyFieldsSet:
                 mode = _SLOTS_DIRECT_LAZY
+        elif type(fields_set) is LazyFieldsSet and _can_defer(cls):
+            mode = _SLOTS_DEFERRED
     _slot_modes[cls] = mode
     return mode
 
 
+def _can_defer(cls: Any) -> bool:
+    """``cls`` reads ``__dict__`` and ``__pydantic_extra__`` through the deferred
+    descriptors, keeps its private slot plain, and has a ``DeferredField`` for every field."""
+    if type(_class_attr(cls, "__pydantic_extra__")) is not DeferredExtra:
+        return False
+    if type(_class_attr(cls, "__dict__")) is not DeferredDict:
+        return False
+    if _class_attr(cls, "__pydantic_private__") is not _BaseModel.__dict__["__pydantic_private__"]:
+        return False
+    return all(
+        type(_class_attr(cls, name)) is DeferredField for name in getattr(cls, "model_fields", {})
+    )
+
+
+def _class_attr(cls: Any, name: str) -> Any:
+    """What the class defines for ``name``, without calling a descriptor."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            return klass.__dict__[name]
+    return None
+
+
 _slot_modes: dict[Any, int] = {}
 _SLOT_OFFSETS = _base_slot_offsets()
+_FS_OFF = cython.declare(cython.Py_ssize_t, -1)
+_EXTRA_OFF = cython.declare(cython.Py_ssize_t, -1)
+_PRIVATE_OFF = cython.declare(cython.Py_ssize_t, -1)
+if _SLOT_OFFSETS is not None:
+    _FS_OFF, _EXTRA_OFF, _PRIVATE_OFF = _SLOT_OFFSETS
+
+
+# -- deferred instances ----------------------------------------------------------------------
+#
+# Compiled, a loaded instance starts without its ``__dict__``: the row it came from waits in
+# its ``__pydantic_extra__`` slot (a tuple, which that slot never holds otherwise), and its
+# fields-set slot holds the plan's ``DeferredPlan``, which knows how to turn the row into
+# the dict.
+# The dict is built the first time anything needs it ("settling" the instance):
+#
+# - reading a field: every field of a table model has a non-data ``DeferredField`` on the
+#   class, which Python consults only when the instance's dict lacks the name, so reads of
+#   a settled instance cost what they cost without it;
+# - ``obj.__dict__``, ``__pydantic_extra__`` and ``__pydantic_fields_set__``, through the
+#   descriptors ``oxyde.Model`` installs for them (``DeferredDict``, ``DeferredExtra``,
+#   ``LazyFieldsSet``): what Pydantic (dump, copy, equality, assignment, pickle) and oxyde's
+#   own write paths read an instance through;
+# - the relation loops below read key fields straight from the row and attach relations
+#   into a dict that settling completes.
+#
+# A result that is loaded and dropped, or of which only some instances are read, never pays
+# for the rest; an instance holds its row (a tuple shared with nothing else) instead of a
+# dict, about half the memory per row of a narrow table. Rows are converted when loaded, so
+# a value that cannot be read fails in the query, not at a later attribute read.
+
+
+@cython.cclass
+class DeferredPlan:
+    """What a deferred instance holds as its fields set until it is read: the plan's
+    fields set (``fields``, which ``LazyFieldsSet`` hands out as a ``set`` copy) and what
+    ``_settle`` needs of the plan to build the instance's dict. One per plan, shared by
+    every instance of a result, like the frozenset an eager instance starts with."""
+
+    fields = cython.declare(frozenset, visibility="readonly")
+    names = cython.declare(tuple, visibility="readonly")
+    sources = cython.declare(tuple, visibility="readonly")
+    defaults = cython.declare(tuple, visibility="readonly")
+    template = cython.declare(dict, visibility="readonly")
+    #: field name -> its position in ``names``
+    index = cython.declare(dict, visibility="readonly")
+
+    def __init__(self, plan: tuple[Any, ...], fields: frozenset[str] | None = None) -> None:
+        self.fields = plan[4] if fields is None else fields
+        self.names = plan[0]
+        self.sources = plan[1]
+        self.defaults = plan[3]
+        self.template = plan[6]
+        self.index = {name: i for i, name in enumerate(plan[0])}
+
+    def with_name(self, name: str) -> "DeferredPlan":
+        """The same plan with ``name`` in its fields set (``mark_set``)."""
+        wider: DeferredPlan = DeferredPlan.__new__(DeferredPlan)
+        wider.fields = self.fields | {name}
+        wider.names = self.names
+        wider.sources = self.sources
+        wider.defaults = self.defaults
+        wider.template = self.template
+        wider.index = self.index
+        return wider
+
+
+def plan_fields_set(plan: tuple[Any, ...]) -> DeferredPlan:
+    """The ``DeferredPlan`` of a ``load_models`` plan (its eighth item)."""
+    return DeferredPlan(plan)
+
+
+@cython.cfunc
+@cython.inline
+def _pending(obj: Any) -> cython.bint:
+    """``obj`` is a deferred instance: its row still waits in the extra slot."""
+    if cython.compiled:
+        if _EXTRA_OFF < 0 or slot_is_empty(obj, _EXTRA_OFF):
+            return False
+        return type(read_slot(obj, _EXTRA_OFF)) is tuple
+    return False
+
+
+@cython.cfunc
+@cython.locals(i=cython.Py_ssize_t, n=cython.Py_ssize_t, src=cython.Py_ssize_t)
+def _settle(obj: Any) -> dict[str, Any] | None:
+    """Give a deferred instance its ``__dict__`` and return it; None for any other
+    instance. Whatever was put into a dict while the row waited (a relation ``attach``
+    stored, an attribute set through ``object.__setattr__``) is kept over the row's value."""
+    if not cython.compiled or not _pending(obj):
+        return None
+    row: tuple[Any, ...] = read_slot(obj, _EXTRA_OFF)
+    marker: DeferredPlan = read_slot(obj, _FS_OFF)
+    names: tuple[Any, ...] = marker.names
+    sources: tuple[Any, ...] = marker.sources
+    defaults: tuple[Any, ...] = marker.defaults
+    d: dict[str, Any] = PyDict_Copy(marker.template)
+    n = len(names)
+    for i in range(n):
+        src = sources[i]
+        d[names[i]] = row[src] if src >= 0 else defaults[i]
+    before = existing_dict(obj)
+    if before is not None:
+        d.update(before)
+    PyObject_GenericSetDict(obj, d, cython.NULL)
+    replace_slot(obj, _EXTRA_OFF, None)
+    return d
+
+
+def settle(obj: Any) -> None:
+    """Build the ``__dict__`` of a deferred instance now (no-op for any other object of an
+    oxyde model): for code that reads instances' dicts from C."""
+    if cython.compiled:
+        _check_owner(obj, "__dict__")
+        _settle(obj)
+
+
+@cython.cfunc
+def _field(obj: Any, name: Any) -> Any:
+    """``obj.<name>`` for the relation loops, _ABSENT where the instance has no such field
+    value; a deferred instance is read from its row and stays deferred."""
+    if cython.compiled and _pending(obj):
+        d = existing_dict(obj)
+        if d is not None and name in d:
+            return d[name]
+        marker: DeferredPlan = read_slot(obj, _FS_OFF)
+        i = marker.index.get(name)
+        if i is None:
+            return _ABSENT
+        src: cython.Py_ssize_t = marker.sources[i]
+        if src >= 0:
+            return read_slot(obj, _EXTRA_OFF)[src]
+        return marker.defaults[i]
+    return _dict_of(obj).get(name, _ABSENT)
+
+
+_ABSENT: Any = object()
+
+
+@cython.cclass
+class _Reader:
+    """Reads one field of many instances for the relation loops: ``_field`` with the
+    field's row position looked up once per plan instead of once per instance."""
+
+    name = cython.declare(object)
+    marker = cython.declare(object)
+    src = cython.declare(cython.Py_ssize_t)
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+        self.marker = None
+        self.src = -1
+
+    @cython.cfunc
+    def get(self, obj: Any) -> Any:
+        """``obj.<name>``, or _ABSENT."""
+        if cython.compiled and _pending(obj) and existing_dict(obj) is None:
+            marker = read_slot(obj, _FS_OFF)
+            if marker is not self.marker:
+                i = (cython.cast(DeferredPlan, marker)).index.get(self.name)
+                self.src = -1 if i is None else (cython.cast(DeferredPlan, marker)).sources[i]
+                self.marker = marker
+            if self.src >= 0:
+                row: tuple[Any, ...] = read_slot(obj, _EXTRA_OFF)
+                return row[self.src]
+        return _field(obj, self.name)
+
+    @cython.cfunc
+    def required(self, obj: Any) -> Any:
+        value = self.get(obj)
+        if value is _ABSENT:
+            raise KeyError(self.name)
+        return value
+
+
+@cython.cclass
+class DeferredField:
+    """A table model's field on its class, for deferred instances: Python calls it only
+    when an instance's ``__dict__`` lacks the name (a non-data descriptor), and it builds
+    that dict from the waiting row. Read on the class, or on an instance whose dict lacks
+    the field for another reason (a relation that was not loaded), it raises
+    AttributeError as though it were not there, which leaves those cases to ``__getattr__``
+    and Pydantic as before."""
+
+    name = cython.declare(object, visibility="readonly")
+    #: the last class whose instances passed the owner check (one check per class)
+    checked = cython.declare(object)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.checked = None
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is not None and cython.compiled:
+            if type(obj) is not self.checked:
+                _check_owner(obj, self.name)
+                self.checked = type(obj)
+            d: dict[str, Any] | None = _settle(obj)
+            if d is not None:
+                value = d.get(self.name, _ABSENT)
+                if value is not _ABSENT:
+                    return value
+        raise AttributeError(self.name)
+
+
+@cython.cclass
+class DeferredDict:
+    """``__dict__`` of oxyde models: a deferred instance settles before its dict is handed
+    out or replaced; for every other instance this is the plain instance dict."""
+
+    #: the last class whose instances passed the owner check (Pydantic sets ``__dict__``
+    #: on every instance it makes: one check per class, not per instance)
+    checked = cython.declare(object)
+
+    def __init__(self) -> None:
+        self.checked = None
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        if cython.compiled:
+            if type(obj) is not self.checked:
+                _check_owner(obj, "__dict__")
+                self.checked = type(obj)
+            _settle(obj)
+            return instance_dict(obj)
+        return _BASE_DICT.__get__(obj, owner)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if cython.compiled:
+            if type(obj) is not self.checked:
+                _check_owner(obj, "__dict__")
+                self.checked = type(obj)
+            # a whole new dict replaces the row as well
+            if _pending(obj):
+                replace_slot(obj, _EXTRA_OFF, None)
+            PyObject_GenericSetDict(obj, value, cython.NULL)
+        else:
+            _BASE_DICT.__set__(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        raise TypeError("cannot delete __dict__")
+
+
+@cython.cclass
+class DeferredExtra:
+    """``__pydantic_extra__`` of oxyde models: a deferred instance keeps its row in this
+    slot, so readers and writers settle it first; then it is the plain slot."""
+
+    slot = cython.declare(object, visibility="readonly")
+    checked = cython.declare(object)  # as DeferredDict.checked
+
+    def __init__(self, slot: Any) -> None:
+        self.slot = slot
+        self.checked = None
+
+    def __get__(self, obj: Any, owner: Any) -> Any:
+        if obj is None:
+            return self
+        if cython.compiled:
+            if type(obj) is not self.checked:
+                _check_owner(obj, "__pydantic_extra__")
+                self.checked = type(obj)
+            _settle(obj)
+            if slot_is_empty(obj, _EXTRA_OFF):
+                raise AttributeError("__pydantic_extra__")
+            return read_slot(obj, _EXTRA_OFF)
+        return self.slot.__get__(obj, owner)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        # Pydantic sets this slot on every instance it makes: a store at the slot's offset,
+        # not a call of the slot descriptor's __set__
+        if cython.compiled:
+            if type(obj) is not self.checked:
+                _check_owner(obj, "__pydantic_extra__")
+                self.checked = type(obj)
+            _settle(obj)
+            replace_slot(obj, _EXTRA_OFF, value)
+        else:
+            self.slot.__set__(obj, value)
+
+    def __delete__(self, obj: Any) -> None:
+        if cython.compiled:
+            _check_owner(obj, "__pydantic_extra__")
+            _settle(obj)
+        self.slot.__delete__(obj)
+
+
+_BASE_DICT: Any = _BaseModel.__dict__.get("__dict__")
+
+
+def deferred_descriptors() -> tuple[DeferredDict, DeferredExtra] | None:
+    """What ``oxyde.Model`` installs as ``__dict__`` and ``__pydantic_extra__`` so that its
+    instances may be loaded deferred, or None where they are always built whole (the
+    pure-Python loader, or a pydantic whose slots are not plain object slots)."""
+    if not cython.compiled or _SLOT_OFFSETS is None or _BASE_DICT is None:
+        return None
+    return DeferredDict(), DeferredExtra(_BaseModel.__dict__["__pydantic_extra__"])
 
 
 @cython.boundscheck(False)
@@ -241,6 +577,15 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
     # Every row's dict has the same keys: copying one sized for them skips the resizes
     # of growing a dict one key at a time.
     template: dict[str, Any] = plan[6] if len(plan) > 6 else dict.fromkeys(names)
+    marker: Any = plan[7] if len(plan) > 7 else None
+    if cython.compiled and mode == _SLOTS_DEFERRED and marker is not None:
+        deferrable = True
+        for i in range(n):
+            # a factory's value is made when the row loads, as for an eager instance
+            if sources[i] == -2:
+                deferrable = False
+        if deferrable:
+            return _load_deferred(cls, plan, marker, rows, width, simple)
     out: list[Any] = []
     for row in rows:
         # drivers return tuples; typed, a column is read without a generic item lookup
@@ -271,7 +616,7 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
             PyObject_GenericSetDict(obj, d, cython.NULL)
             if mode != _SLOTS_BY_SETATTR:
                 # LazyFieldsSet in front of the slot: the shared frozenset is enough
-                lazy = mode == _SLOTS_DIRECT_LAZY
+                lazy = mode >= _SLOTS_DIRECT_LAZY
                 store_new_slot(obj, fs_off, fields_set if lazy else PySet_New(fields_set))
                 store_new_slot(obj, extra_off, None)
                 store_new_slot(obj, private_off, state)
@@ -285,6 +630,77 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
             _object_setattr(obj, "__pydantic_fields_set__", set(fields_set))
             _object_setattr(obj, "__pydantic_extra__", None)
             _object_setattr(obj, "__pydantic_private__", state)
+        out.append(obj)
+    return out
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.locals(i=cython.Py_ssize_t, src=cython.Py_ssize_t, width=cython.Py_ssize_t)
+def _converted(
+    values: tuple[Any, ...], sources: tuple[Any, ...], convs: tuple[Any, ...], n: cython.Py_ssize_t
+) -> tuple[Any, ...]:
+    """``values`` with each column a field reads through a converter converted: a new
+    tuple of the same length, the other columns shared."""
+    width = len(values)
+    if cython.compiled:
+        out = PyTuple_New(width)
+        for i in range(width):
+            item = values[i]
+            Py_INCREF(item)
+            PyTuple_SET_ITEM(out, i, item)
+    else:
+        out = list(values)
+    for i in range(n):
+        src = sources[i]
+        if src >= 0:
+            conv = convs[i]
+            value = values[src]
+            if conv is not None and value is not None:
+                converted = conv(value)
+                if cython.compiled:
+                    # the new tuple is this function's alone until it returns
+                    Py_INCREF(converted)
+                    PyTuple_SET_ITEM(out, src, converted)
+                    Py_DECREF(value)
+                else:
+                    out[src] = converted
+    return out if cython.compiled else tuple(out)  # type: ignore[no-any-return]
+
+
+@cython.cfunc
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.locals(i=cython.Py_ssize_t, n=cython.Py_ssize_t, src=cython.Py_ssize_t)
+def _load_deferred(
+    cls: Any,
+    plan: tuple[Any, ...],
+    marker: Any,
+    rows: list[Any],
+    width: cython.Py_ssize_t,
+    simple: cython.bint,
+) -> list[Any]:
+    """``load_models`` for a class that takes deferred instances (``_SLOTS_DEFERRED``): an
+    instance per row holding the row, converted where the plan converts, and the plan's
+    ``DeferredPlan``; no ``__dict__`` until ``_settle``."""
+    sources: tuple[Any, ...] = plan[1]
+    convs: tuple[Any, ...] = plan[2]
+    private: Any = plan[5]
+    n = len(sources)
+    out: list[Any] = []
+    for row in rows:
+        values: tuple[Any, ...] = row if type(row) is tuple else tuple(row)
+        if len(values) < width:
+            raise ValueError(f"a row of {len(values)} values for {width} columns")
+        if not simple:
+            values = _converted(values, sources, convs, n)
+        untrack_if_atomic(values)
+        state = None if private is None else _private_values(private)
+        obj = PyType_GenericNew(cls, (), None)
+        store_new_slot(obj, _FS_OFF, marker)
+        store_new_slot(obj, _EXTRA_OFF, values)
+        store_new_slot(obj, _PRIVATE_OFF, state)
         out.append(obj)
     return out
 
@@ -320,9 +736,10 @@ def by_key(rows: list[Any], key: cython.Py_ssize_t, found: dict[Any, Any]) -> li
 def collect_keys(seen: dict[Any, Any], instances: list[Any], field: str) -> None:
     """Put the ``field`` value of every instance that has one other than None into
     ``seen`` (mapped to None): ``prefetch()``'s keys of a level, in first-seen order."""
+    reader = _Reader(field)
     for instance in instances:
-        key = _dict_of(instance).get(field)
-        if key is not None:
+        key = reader.get(instance)
+        if key is not None and key is not _ABSENT:
             seen[key] = None
 
 
@@ -331,8 +748,9 @@ def collect_keys(seen: dict[Any, Any], instances: list[Any], field: str) -> None
 def group_into(groups: dict[Any, list[Any]], instances: list[Any], field: str) -> None:
     """Append each instance to the list of ``groups`` for its ``field`` value (``prefetch()``:
     children by their parent's key), in the order of ``instances``."""
+    reader = _Reader(field)
     for instance in instances:
-        key = _dict_of(instance)[field]
+        key = reader.required(instance)
         group = groups.get(key)
         if group is None:
             groups[key] = [instance]
@@ -345,8 +763,10 @@ def group_into(groups: dict[Any, list[Any]], instances: list[Any], field: str) -
 def groups_of(parents: list[Any], field: str, groups: dict[Any, list[Any]]) -> list[Any]:
     """A new list per parent: the group of its ``field`` value, empty where there is none."""
     out: list[Any] = []
+    reader = _Reader(field)
     for parent in parents:
-        group = groups.get(_dict_of(parent).get(field))
+        key = reader.get(parent)
+        group = None if key is _ABSENT else groups.get(key)
         out.append([] if group is None else list(group))
     return out
 
@@ -358,19 +778,20 @@ def sort_groups(groups: dict[Any, list[Any]], field: str) -> None:
     """Sort every list of ``groups`` in place by its instances' ``field`` values, ties
     kept in order (``prefetch()``: children in key order without an ORDER BY). A list
     in order already, as rows read through an index mostly are, is only checked."""
+    reader = _Reader(field)
     for group in groups.values():
         n = len(group)
         if n < 2:
             continue
-        previous = _dict_of(group[0])[field]
+        previous = reader.required(group[0])
         for i in range(1, n):
-            key = _dict_of(group[i])[field]
+            key = reader.required(group[i])
             if key < previous:
                 break
             previous = key
         else:
             continue
-        keys: list[Any] = [_dict_of(instance)[field] for instance in group]
+        keys: list[Any] = [reader.required(instance) for instance in group]
         order = sorted(range(n), key=keys.__getitem__)
         group[:] = [group[i] for i in order]
 
@@ -386,7 +807,15 @@ def attach(parents: list[Any], name: str, children: list[Any]) -> None:
     for i in range(len(parents)):
         parent = parents[i]
         if parent is not None:
-            _dict_of(parent)[name] = children[i]
+            if cython.compiled and _pending(parent):
+                # stays deferred: settling keeps what this dict holds
+                d = existing_dict(parent)
+                if d is None:
+                    PyObject_GenericSetDict(parent, {name: children[i]}, cython.NULL)
+                else:
+                    d[name] = children[i]
+            else:
+                _dict_of(parent)[name] = children[i]
 
 
 @cython.boundscheck(False)
@@ -410,13 +839,17 @@ def mark_set(instances: list[Any], name: str) -> None:
         if cython.compiled:
             if type(instance) is not last_type:
                 last_type = type(instance)
-                lazy = _slot_mode(last_type) == _SLOTS_DIRECT_LAZY
+                lazy = _slot_mode(last_type) >= _SLOTS_DIRECT_LAZY
             if lazy and not slot_is_empty(instance, fs_off):
                 shared = read_slot(instance, fs_off)
-                if type(shared) is frozenset:
+                if type(shared) is frozenset or type(shared) is DeferredPlan:
                     wider = extended.get(shared)
                     if wider is None:
-                        wider = shared | {name}
+                        # a deferred instance's plan goes on naming how to build it
+                        if type(shared) is DeferredPlan:
+                            wider = shared.with_name(name)
+                        else:
+                            wider = shared | {name}  # type: ignore[operator]
                         extended[shared] = wider
                     replace_slot(instance, fs_off, wider)
                     continue

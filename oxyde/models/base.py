@@ -326,6 +326,7 @@ class OxydeModelMetaclass(PydanticModelMetaclass):
             type.__setattr__(cls, "Meta", meta)
         _attach_manager(cls)
         if options.is_table:
+            _defer_fields(cls)
             registry.on_table_created(cast("type[Model]", cls))
         return cls
 
@@ -343,10 +344,29 @@ class OxydeModelMetaclass(PydanticModelMetaclass):
             return super().__getattr__(item)
 
 
+# Compiled, rows load as deferred instances that build their ``__dict__`` on first use
+# (oxyde/_speedups/rowload.py, "deferred instances"); these descriptors stand in front of
+# the instance dict and the extra slot to do that. None where instances are always whole.
+_deferred = _impl.rowload.deferred_descriptors()
+
+
+def _defer_fields(cls: type) -> None:
+    """Put a ``DeferredField`` on a table class for each of its fields (see ``_deferred``)."""
+    if _deferred is None:
+        return
+    for name in cls.__pydantic_fields__:  # type: ignore[attr-defined]
+        if name not in cls.__dict__:
+            type.__setattr__(cls, name, _impl.rowload.DeferredField(name))
+
+
 class Model(pydantic.BaseModel, metaclass=OxydeModelMetaclass):
     """Base class of oxyde models: a Pydantic model, a table when ``Meta.is_table``."""
 
     model_config = ConfigDict(extra="ignore")
+
+    if _deferred is not None:
+        # In the class body: a class's ``__dict__`` attribute cannot be set afterwards.
+        __dict__ = _deferred[0]
 
     if TYPE_CHECKING:
         objects: ClassVar[QueryManager[Self]]
@@ -363,6 +383,14 @@ class Model(pydantic.BaseModel, metaclass=OxydeModelMetaclass):
                     type(self).__name__, item, forward=item in state.forward
                 )
             return super().__getattr__(item)
+
+        if _deferred is not None:
+
+            def __delattr__(self, item: str) -> None:
+                # Pydantic deletes a field with object.__delattr__, which looks in the
+                # instance dict only: a deferred instance needs its dict first.
+                _impl.rowload.settle(self)
+                super().__delattr__(item)
 
     @classmethod
     def get_table_name(cls) -> str:
@@ -437,3 +465,5 @@ class Model(pydantic.BaseModel, metaclass=OxydeModelMetaclass):
 _lazy_fields_set = _impl.rowload.lazy_fields_set()
 if _lazy_fields_set is not None:
     type.__setattr__(Model, "__pydantic_fields_set__", _lazy_fields_set)
+if _deferred is not None:
+    type.__setattr__(Model, "__pydantic_extra__", _deferred[1])

@@ -139,6 +139,8 @@ def model_plan(
         # every joined row's dict grow into a new table.
         dict.fromkeys((*names, *loaded)),
     )
+    # what a deferred instance of this plan holds as its fields set (rowload._settle)
+    plan = (*plan, _impl.rowload.plan_fields_set(plan))
     _model_plans[key] = plan
     return plan
 
