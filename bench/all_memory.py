@@ -14,7 +14,9 @@ int, a short label) with ``--rows`` rows, then, under ``tracemalloc``, measures
 and reports their ratio. The target is 1.5; ``all()`` holding the instances alone costs
 what they cost, and the report shows that too (``instances``: what the result keeps), with
 ``floor``: the least an eager loader could hold, from this interpreter's sizes of one
-instance and its ``__dict__`` (a Pydantic instance per row cannot go below it).
+instance and its ``__dict__`` (a Pydantic instance per row built whole cannot go below
+it). The compiled loader defers building each ``__dict__`` to the instance's first use and
+keeps the row meanwhile, which is how it comes in under that floor.
 Only Python allocations are traced: a driver's own C buffers (libpq's result) are not.
 """
 

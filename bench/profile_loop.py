@@ -35,13 +35,24 @@ async def _run(test: str, kind: str, seconds: float, args: argparse.Namespace) -
     suite = _load_suite_class(BENCH_DIR / "contenders" / "oxyde" / "impl.py")({})
     await suite.setup(server.target(name, args.pool_size))
     try:
-        budget = Budget(
-            seconds=seconds,
-            min_iters=1,
-            max_iters=10**9,
-            warmup_seconds=min(1.0, seconds / 10),
-            warmup_iters=1,
-        )
+        if args.ops:
+            # a fixed count, for instruction counts (callgrind): N and 2N operations, the
+            # difference divided by N is one operation, free of set-up
+            budget = Budget(
+                seconds=0.0,
+                min_iters=args.ops,
+                max_iters=args.ops + 2,
+                warmup_seconds=0.0,
+                warmup_iters=2,
+            )
+        else:
+            budget = Budget(
+                seconds=seconds,
+                min_iters=1,
+                max_iters=10**9,
+                warmup_seconds=min(1.0, seconds / 10),
+                warmup_iters=1,
+            )
         result = await measure(suite, test, budget, Expected.from_dataset())
     finally:
         await suite.teardown()
@@ -59,6 +70,9 @@ def main() -> int:
     parser.add_argument("test", choices=spec.TESTS)
     parser.add_argument("--db", default="sqlite", choices=tuple(spec.DATABASES))
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--ops", type=int, default=0, help="run exactly this many timed operations instead"
+    )
     parser.add_argument("--pool-size", type=int, default=10)
     parser.add_argument("--scratch", type=Path, default=BENCH_DIR / ".work" / "profile")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")

@@ -116,6 +116,46 @@ def _load_case(model: type[Model], n: int) -> Callable[[], Callable[[], Any]]:
     return make
 
 
+def _use_case(
+    model: type[Model], n: int, *, whole: bool, use: str
+) -> Callable[[], Callable[[], Any]]:
+    """Load ``n`` rows and use every instance: ``read`` reads each field once, ``dump``
+    calls ``model_dump()``. ``whole``: built with their ``__dict__`` at once (the plan
+    without its deferred fields set), as the pure-Python loader always does; otherwise
+    as ``load_models`` does by default (compiled: deferred, built on that first use)."""
+
+    def make() -> Callable[[], Any]:
+        import operator
+
+        from oxyde import _impl
+        from oxyde.queries.rowplan import model_plan
+        from oxyde.sql.dialects import get_dialect
+
+        meta = model._db_meta
+        plan = model_plan(meta, get_dialect(DIALECT))
+        if whole:
+            plan = plan[:7]
+        rows = _rows(model, n)
+        load = _impl.rowload.load_models
+        if use == "read":
+            get = operator.attrgetter(*meta.columns)
+            expected = tuple(rows[-1])
+            assert get(load(model, plan, rows)[-1]) == expected, "a field read back wrong"
+
+            def run() -> Any:
+                for instance in load(model, plan, rows):
+                    get(instance)
+
+            return run
+
+        def dump() -> Any:
+            return [instance.model_dump() for instance in load(model, plan, rows)]
+
+        return dump
+
+    return make
+
+
 def _msgpack_case(model: type[Model], n: int, dialect: str) -> Callable[[], Callable[[], Any]]:
     # What ``all(mode="msgpack")`` runs once the rows are in (``queries.query._shape``):
     # the result's converters for the dialect, one dict per row, msgpack's encoder.
@@ -251,6 +291,22 @@ def all_cases() -> list[Case]:
                     _load_case(model, n),
                 )
             )
+            for use in ("read", "dump"):
+                if n == 1:
+                    continue
+                for whole in (False, True):
+                    suffix = f".{use}.whole" if whole else f".{use}"
+                    action = "each field read" if use == "read" else "model_dump()"
+                    cases.append(
+                        Case(
+                            f"rows.{label}.{n}{suffix}",
+                            "rows",
+                            "impl",
+                            n,
+                            f"load_models, then {action}{' (built whole)' if whole else ''}",
+                            _use_case(model, n, whole=whole, use=use),
+                        )
+                    )
             cases.append(
                 Case(
                     f"rows.{label}.{n}.pydantic",
