@@ -2,7 +2,13 @@
 
     .venv/bin/python bench/regress.py                 # quick run, compare with bench/baseline.json
     .venv/bin/python bench/regress.py --from-results docs/benchmarks/results.json
-    .venv/bin/python bench/regress.py --record [--from-results PATH]   # write the baseline
+    .venv/bin/python bench/regress.py --record [--from-results PATH ...]   # write the baseline
+    .venv/bin/python bench/regress.py --record --runs 3   # three quick runs, their medians
+
+Several runs (``--runs``, or several ``--from-results`` files) count as one: each test's
+ratio is the median of its ratios in the runs that finished it. A baseline recorded from
+one quick run carries that run's luck into every later comparison; the median of three
+keeps one disturbed round from setting a bar the next run cannot reach.
 
 Times depend on the machine and on what else runs on it; the ratio of oxyde to the raw driver
 measured in the same run, interleaved round by round, moves far less. So the baseline keeps
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,9 +74,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--from-results",
         type=Path,
+        nargs="+",
         default=None,
         metavar="RESULTS_JSON",
-        help="read a results.json of bench/run.py instead of running the quick suite",
+        help="read results.json files of bench/run.py instead of running the quick suite",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=1, help="quick runs to take the median of (default 1)"
     )
     parser.add_argument("--record", action="store_true", help="write the ratios as the baseline")
     parser.add_argument(
@@ -85,6 +96,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--run-args", default="", help="more arguments for bench/run.py, e.g. '--rounds 5'"
     )
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error(f"--runs must be at least 1, got {args.runs}")
     if not 0.0 < args.tolerance < 1.0:
         parser.error(f"--tolerance must be between 0 and 1 (exclusive), got {args.tolerance}")
     unknown = [d for d in args.db.split(",") if d and d not in RAW]
@@ -109,6 +122,20 @@ def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
         if per_test:
             out[db] = per_test
     return out
+
+
+def median_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """``ratios`` of several runs: per database and test, the median over the runs that
+    finished the test (the mean of the middle two for an even count)."""
+    seen: dict[str, dict[str, list[float]]] = {}
+    for results in runs:
+        for db, per_test in ratios(results).items():
+            for test, value in per_test.items():
+                seen.setdefault(db, {}).setdefault(test, []).append(value)
+    return {
+        db: {test: statistics.median(values) for test, values in per_test.items()}
+        for db, per_test in seen.items()
+    }
 
 
 def quick_run(dbs: str, extra: str) -> dict[str, Any]:
@@ -182,14 +209,15 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.from_results is not None:
-        results = load_json(args.from_results, "results file")
+        runs = [load_json(path, "results file") for path in args.from_results]
     else:
-        results = quick_run(args.db, args.run_args)
-    now = ratios(results)
+        runs = [quick_run(args.db, args.run_args) for _ in range(args.runs)]
+    now = median_ratios(runs)
     if not now:
         print("no test finished for both oxyde-c and a raw driver: nothing to compare")
         return 2
-    meta = results.get("meta", {})
+    metas = [results.get("meta", {}) for results in runs]
+    meta = metas[-1]
 
     if args.record:
         payload = {
@@ -197,11 +225,15 @@ def main(argv: list[str] | None = None) -> int:
             "bench/regress.py compares new runs with these",
             "raw_reference": RAW,
             "recorded_from": {k: meta.get(k) for k in ("timestamp", "command", "revision")},
+            "runs": len(runs),
             "ratios": now,
         }
         args.baseline.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
         count = sum(len(v) for v in now.values())
-        print(f"recorded {count} ratios from revision {meta.get('revision')} in {args.baseline}")
+        print(
+            f"recorded {count} ratios (median of {len(runs)} run(s)) from revision "
+            f"{meta.get('revision')} in {args.baseline}"
+        )
         return 0
 
     recorded = load_json(args.baseline, "baseline")

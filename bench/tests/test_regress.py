@@ -110,3 +110,22 @@ def test_bad_tolerance_and_unreadable_baseline_are_refused(tmp_path: Path) -> No
     results.write_text(json.dumps(_results({"sqlite": {"select_pk": {"oxyde-c": 1, "apsw": 2}}})))
     with pytest.raises(SystemExit, match="does not exist"):
         regress.main(["--from-results", str(results), "--baseline", str(tmp_path / "none.json")])
+
+
+def test_several_runs_record_each_ratio_as_its_median(tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    files = []
+    for i, (ours, join) in enumerate([(40, 5.0), (90, 6.0), (44, None)]):
+        cells: dict[str, dict[str, float]] = {"select_pk": {"oxyde-c": ours, "apsw": 100}}
+        if join is not None:
+            cells["join_simple"] = {"oxyde-c": join, "apsw": 10}
+        path = tmp_path / f"run{i}.json"
+        path.write_text(json.dumps(_results({"sqlite": cells}, revision=f"r{i}")))
+        files.append(str(path))
+    assert regress.main(["--record", "--from-results", *files, "--baseline", str(baseline)]) == 0
+    recorded = json.loads(baseline.read_text())
+    # one lucky round (0.90) does not set the bar; a test two runs finished takes their mean
+    assert recorded["ratios"] == {"sqlite": {"select_pk": 0.44, "join_simple": 0.55}}
+    assert recorded["runs"] == 3
+    with pytest.raises(SystemExit):
+        regress.parse_args(["--runs", "0"])
