@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no test finished for both oxyde-c and a raw driver: nothing to compare")
         return 2
     metas = [results.get("meta", {}) for results in runs]
-    meta = metas[-1]
+    meta = metas[0]
 
     if args.record:
         payload = {
