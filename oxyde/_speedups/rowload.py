@@ -397,7 +397,29 @@ class _Reader:
 
 
 @cython.cclass
-class DeferredField:
+class _SlotDescriptor:
+    """Base of the descriptors that read BaseModel's slots at their offsets: ``_own``
+    refuses an object of another layout, checking each class once, not each instance
+    (Pydantic sets ``__dict__`` and ``__pydantic_extra__`` on every instance it makes)."""
+
+    #: what the descriptor stands for, for the error message
+    name = cython.declare(object, visibility="readonly")
+    #: the last class whose instances passed the check
+    checked = cython.declare(object)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.checked = None
+
+    @cython.cfunc
+    def _own(self, obj: Any) -> None:
+        if type(obj) is not self.checked:
+            _check_owner(obj, self.name)
+            self.checked = type(obj)
+
+
+@cython.cclass
+class DeferredField(_SlotDescriptor):
     """A table model's field on its class, for deferred instances: Python calls it only
     when an instance's ``__dict__`` lacks the name (a non-data descriptor), and it builds
     that dict from the waiting row. Read on the class, or on an instance whose dict lacks
@@ -405,19 +427,9 @@ class DeferredField:
     AttributeError as though it were not there, which leaves those cases to ``__getattr__``
     and Pydantic as before."""
 
-    name = cython.declare(object, visibility="readonly")
-    #: the last class whose instances passed the owner check (one check per class)
-    checked = cython.declare(object)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.checked = None
-
     def __get__(self, obj: Any, owner: Any) -> Any:
         if obj is not None and cython.compiled:
-            if type(obj) is not self.checked:
-                _check_owner(obj, self.name)
-                self.checked = type(obj)
+            self._own(obj)
             d: dict[str, Any] | None = _settle(obj)
             if d is not None:
                 value = d.get(self.name, _ABSENT)
@@ -427,33 +439,25 @@ class DeferredField:
 
 
 @cython.cclass
-class DeferredDict:
+class DeferredDict(_SlotDescriptor):
     """``__dict__`` of oxyde models: a deferred instance settles before its dict is handed
     out or replaced; for every other instance this is the plain instance dict."""
 
-    #: the last class whose instances passed the owner check (Pydantic sets ``__dict__``
-    #: on every instance it makes: one check per class, not per instance)
-    checked = cython.declare(object)
-
     def __init__(self) -> None:
-        self.checked = None
+        _SlotDescriptor.__init__(self, "__dict__")
 
     def __get__(self, obj: Any, owner: Any) -> Any:
         if obj is None:
             return self
         if cython.compiled:
-            if type(obj) is not self.checked:
-                _check_owner(obj, "__dict__")
-                self.checked = type(obj)
+            self._own(obj)
             _settle(obj)
             return instance_dict(obj)
         return _BASE_DICT.__get__(obj, owner)
 
     def __set__(self, obj: Any, value: Any) -> None:
         if cython.compiled:
-            if type(obj) is not self.checked:
-                _check_owner(obj, "__dict__")
-                self.checked = type(obj)
+            self._own(obj)
             # a whole new dict replaces the row as well
             if _pending(obj):
                 replace_slot(obj, _EXTRA_OFF, None)
@@ -466,24 +470,21 @@ class DeferredDict:
 
 
 @cython.cclass
-class DeferredExtra:
+class DeferredExtra(_SlotDescriptor):
     """``__pydantic_extra__`` of oxyde models: a deferred instance keeps its row in this
     slot, so readers and writers settle it first; then it is the plain slot."""
 
     slot = cython.declare(object, visibility="readonly")
-    checked = cython.declare(object)  # as DeferredDict.checked
 
     def __init__(self, slot: Any) -> None:
+        _SlotDescriptor.__init__(self, "__pydantic_extra__")
         self.slot = slot
-        self.checked = None
 
     def __get__(self, obj: Any, owner: Any) -> Any:
         if obj is None:
             return self
         if cython.compiled:
-            if type(obj) is not self.checked:
-                _check_owner(obj, "__pydantic_extra__")
-                self.checked = type(obj)
+            self._own(obj)
             _settle(obj)
             if slot_is_empty(obj, _EXTRA_OFF):
                 raise AttributeError("__pydantic_extra__")
@@ -494,9 +495,7 @@ class DeferredExtra:
         # Pydantic sets this slot on every instance it makes: a store at the slot's offset,
         # not a call of the slot descriptor's __set__
         if cython.compiled:
-            if type(obj) is not self.checked:
-                _check_owner(obj, "__pydantic_extra__")
-                self.checked = type(obj)
+            self._own(obj)
             _settle(obj)
             replace_slot(obj, _EXTRA_OFF, value)
         else:
@@ -504,7 +503,7 @@ class DeferredExtra:
 
     def __delete__(self, obj: Any) -> None:
         if cython.compiled:
-            _check_owner(obj, "__pydantic_extra__")
+            self._own(obj)
             _settle(obj)
         self.slot.__delete__(obj)
 
