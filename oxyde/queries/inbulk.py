@@ -52,9 +52,9 @@ async def in_bulk(
     ex: Executor = _ex.resolve_executor(using, client, query)
     found: dict[Any, Any] = {}
     # keys per statement: one array parameter (PostgreSQL) takes them all, else one
-    # placeholder each, up to what the dialect binds besides the query's own values
+    # placeholder each, as many as the dialect's IN-list batch (Dialect.in_list_size)
     dialect = ex.dialect
-    size = len(keys) if dialect.array_in else dialect.per_statement(bound=len(query._values))
+    size = len(keys) if dialect.array_in else dialect.in_list_size(bound=len(query._values))
     for start in range(0, len(keys), size):
         chunk = keys[start : start + size]
         rows = await query.filter(**{f"{name}__in": chunk}).all(client=ex)

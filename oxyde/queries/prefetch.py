@@ -174,9 +174,10 @@ async def _fetch_in(
     if join is not None:
         base = base.join(join)
     # one array parameter for all the keys, or one placeholder per key: as many keys
-    # per statement as the dialect binds, besides the values the query binds itself
+    # per statement as the dialect's IN-list batch (Dialect.in_list_size), besides the
+    # values the query binds itself
     dialect = ex.dialect
-    size = len(keys) if dialect.array_in else dialect.per_statement(bound=len(base._values))
+    size = len(keys) if dialect.array_in else dialect.in_list_size(bound=len(base._values))
     rows: list[Any] = []
     for start in range(0, len(keys), size):
         q = base.filter(**{f"{key_field}__in": keys[start : start + size]}).order_by(*order)

@@ -80,5 +80,5 @@ async def test_in_bulk_past_the_parameter_limit(items: Any, statements: list[str
     statements.clear()
     found = await PlItem.objects.in_bulk(ids)
     assert sorted(found) == [first, first + 2]
-    per = len(ids) if dialect.array_in else dialect.per_statement()
+    per = len(ids) if dialect.array_in else dialect.in_list_size()
     assert len(statements) == math.ceil(len(ids) / per)

@@ -206,6 +206,9 @@ class Dialect:
     #: parameters in 16 bits (65,535). Batched writes and IN lists stay under it
     #: (``per_statement``)
     max_params: int = 32_766
+    #: keys per statement of a batched IN-list lookup (``prefetch()``, ``in_bulk()``) where
+    #: fewer than ``max_params`` are faster; None: as many as ``per_statement`` allows
+    in_batch: int | None = None
 
     def per_statement(self, per_item: int = 1, bound: int = 0) -> int:
         """Items (rows of ``per_item`` values, or IN-list keys) one statement takes
@@ -213,6 +216,12 @@ class Dialect:
         for those a caller does not count; at least one."""
         room = self.max_params - PARAM_MARGIN - bound
         return max(1, room // max(1, per_item))
+
+    def in_list_size(self, bound: int = 0) -> int:
+        """Keys one IN-list lookup statement takes (one placeholder each) when it also
+        binds ``bound`` values: ``per_statement``, capped at ``in_batch``."""
+        size = self.per_statement(bound=bound)
+        return size if self.in_batch is None else min(size, self.in_batch)
 
     def supports_returning(self, statement: str) -> bool:
         """Whether ``statement`` ("insert", "update" or "delete") can take RETURNING."""
