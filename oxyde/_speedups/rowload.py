@@ -338,55 +338,46 @@ def settle(obj: Any) -> None:
         _settle(obj)
 
 
-@cython.cfunc
-def _field(obj: Any, name: Any) -> Any:
-    """``obj.<name>`` for the relation loops, _ABSENT where the instance has no such field
-    value; a deferred instance is read from its row and stays deferred."""
-    if cython.compiled and _pending(obj):
-        d = existing_dict(obj)
-        if d is not None and name in d:
-            return d[name]
-        marker: DeferredPlan = read_slot(obj, _FS_OFF)
-        i = marker.index.get(name)
-        if i is None:
-            return _ABSENT
-        src: cython.Py_ssize_t = marker.sources[i]
-        if src >= 0:
-            return read_slot(obj, _EXTRA_OFF)[src]
-        return marker.defaults[i]
-    return _dict_of(obj).get(name, _ABSENT)
-
-
 _ABSENT: Any = object()
 
 
 @cython.cclass
 class _Reader:
-    """Reads one field of many instances for the relation loops: ``_field`` with the
-    field's row position looked up once per plan instead of once per instance."""
+    """Reads one field of many instances for the relation loops; a deferred instance is
+    read from its row and stays deferred. The field's place in a plan is looked up once
+    per plan, not once per instance."""
 
     name = cython.declare(object)
     marker = cython.declare(object)
-    src = cython.declare(cython.Py_ssize_t)
+    #: the field's position in ``marker``'s plan, -1 when the plan has no such field
+    i = cython.declare(cython.Py_ssize_t)
 
     def __init__(self, name: Any) -> None:
         self.name = name
         self.marker = None
-        self.src = -1
+        self.i = -1
 
     @cython.cfunc
     def get(self, obj: Any) -> Any:
         """``obj.<name>``, or _ABSENT."""
-        if cython.compiled and _pending(obj) and existing_dict(obj) is None:
-            marker = read_slot(obj, _FS_OFF)
+        if cython.compiled and _pending(obj):
+            # what was stored while the row waited wins, as when the instance settles
+            d = existing_dict(obj)
+            if d is not None and self.name in d:
+                return d[self.name]
+            marker: DeferredPlan = read_slot(obj, _FS_OFF)
             if marker is not self.marker:
-                i = (cython.cast(DeferredPlan, marker)).index.get(self.name)
-                self.src = -1 if i is None else (cython.cast(DeferredPlan, marker)).sources[i]
+                found = marker.index.get(self.name)
+                self.i = -1 if found is None else found
                 self.marker = marker
-            if self.src >= 0:
+            if self.i < 0:
+                return _ABSENT
+            src: cython.Py_ssize_t = marker.sources[self.i]
+            if src >= 0:
                 row: tuple[Any, ...] = read_slot(obj, _EXTRA_OFF)
-                return row[self.src]
-        return _field(obj, self.name)
+                return row[src]
+            return marker.defaults[self.i]
+        return _dict_of(obj).get(self.name, _ABSENT)
 
     @cython.cfunc
     def required(self, obj: Any) -> Any:
