@@ -51,7 +51,15 @@ PAUSE_LIMIT = 1.0
 #: forced collections between two full ones
 FULL_EVERY: Final = 10
 
-__all__ = ["FIRST_SLICE", "MAX_SLICE", "MIN_SLICE", "SLICE_SECONDS", "map_slices", "run_slices"]
+__all__ = [
+    "FIRST_SLICE",
+    "MAX_SLICE",
+    "MIN_SLICE",
+    "SLICE_SECONDS",
+    "each_timed",
+    "map_slices",
+    "run_slices",
+]
 
 
 #: sliced runs in progress, and whether the first of them turned the collector off (it
@@ -127,6 +135,30 @@ async def run_slices(n: int, step: Callable[[int, int], Any]) -> None:
             await asyncio.sleep(0)
     finally:
         _resume_collections()
+
+
+async def each_timed(items: list[Any], fn: Callable[[Any], Any]) -> None:
+    """``fn(item)`` for each of ``items``, in order, with the loop let in whenever
+    ``SLICE_SECONDS`` have passed since it last was: for items of unequal cost (lists of
+    very different lengths to sort, say), whose count says nothing of the time they take,
+    so that ``run_slices``' sizing does not apply. A clock read per item."""
+    clock = time.perf_counter
+    began = clock()
+    paused = False
+    try:
+        for item in items:
+            fn(item)
+            now = clock()
+            if now - began >= SLICE_SECONDS:
+                if not paused:
+                    _pause_collections()
+                    paused = True
+                _collect_if_overdue(now)
+                await asyncio.sleep(0)
+                began = clock()
+    finally:
+        if paused:
+            _resume_collections()
 
 
 async def map_slices(

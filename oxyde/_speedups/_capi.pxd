@@ -27,6 +27,8 @@ cdef extern from "Python.h":
     PyObject **_PyObject_GetDictPtr(object obj)
     bint PyObject_IS_GC(object obj)
     void PyObject_GC_UnTrack(void *obj)
+    void PyObject_GC_Track(void *obj)
+    int PyObject_GC_IsTracked(object obj)
 
 
 cdef extern from "structmember.h":
@@ -82,6 +84,17 @@ cdef inline dict instance_dict(object obj):
     return <dict> PyObject_GenericGetDict(obj, NULL)
 
 
+cdef inline void track(object obj):
+    """Put ``obj`` back on the collector's list if it is off it (``PyObject_GC_Track``
+    of a tracked object is a fatal error)."""
+    if not PyObject_GC_IsTracked(obj):
+        PyObject_GC_Track(<void *> obj)
+
+
+cdef inline void untrack(object obj):
+    PyObject_GC_UnTrack(<void *> obj)
+
+
 cdef inline object existing_dict(object obj):
     """``obj``'s ``__dict__`` if it has one, else None; never makes one."""
     cdef PyObject **ptr = _PyObject_GetDictPtr(obj)
@@ -90,13 +103,14 @@ cdef inline object existing_dict(object obj):
     return <object> ptr[0]
 
 
-cdef inline void untrack_if_atomic(tuple values):
+cdef inline bint untrack_if_atomic(tuple values):
     """Take a tuple of plain values (numbers, text, bytes, dates: nothing the collector
     tracks) off the collector's list, as CPython itself does the first time a collection
     visits such a tuple: a row a deferred instance keeps is otherwise visited once more by
-    the young collection after the load that made it."""
+    the young collection after the load that made it. True when it did."""
     cdef object item
     for item in values:
         if PyObject_IS_GC(item):
-            return
+            return False
     PyObject_GC_UnTrack(<void *> values)
+    return True

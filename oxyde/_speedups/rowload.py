@@ -53,6 +53,8 @@ if cython.compiled:
         replace_slot,
         slot_is_empty,
         store_new_slot,
+        track,
+        untrack,
         untrack_if_atomic,
     )
 
@@ -327,6 +329,7 @@ def _settle(obj: Any) -> dict[str, Any] | None:
         d.update(before)
     PyObject_GenericSetDict(obj, d, cython.NULL)
     replace_slot(obj, _EXTRA_OFF, None)
+    track(obj)
     return d
 
 
@@ -453,6 +456,7 @@ class DeferredDict(_SlotDescriptor):
             if _pending(obj):
                 replace_slot(obj, _EXTRA_OFF, None)
             PyObject_GenericSetDict(obj, value, cython.NULL)
+            track(obj)
         else:
             _BASE_DICT.__set__(obj, value)
 
@@ -685,12 +689,17 @@ def _load_deferred(
             raise ValueError(f"a row of {len(values)} values for {width} columns")
         if not simple:
             values = _converted(values, sources, convs, n)
-        untrack_if_atomic(values)
+        atomic = untrack_if_atomic(values)
         state = None if private is None else _private_values(private)
         obj = PyType_GenericNew(cls, (), None)
         store_new_slot(obj, _FS_OFF, marker)
         store_new_slot(obj, _EXTRA_OFF, values)
         store_new_slot(obj, _PRIVATE_OFF, state)
+        if atomic and state is None:
+            # Nothing it holds can lead back to it, so the collector need not visit it:
+            # a large result left unread costs full collections nothing. Whatever gives
+            # it a reference first (settling, attach) puts it back on the list.
+            untrack(obj)
         out.append(obj)
     return out
 
@@ -735,17 +744,39 @@ def collect_keys(seen: dict[Any, Any], instances: list[Any], field: str) -> None
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def group_into(groups: dict[Any, list[Any]], instances: list[Any], field: str) -> None:
+def group_into(
+    groups: dict[Any, list[Any]],
+    instances: list[Any],
+    field: str,
+    order: Any = None,
+    tails: dict[Any, Any] | None = None,
+    unordered: set[Any] | None = None,
+) -> None:
     """Append each instance to the list of ``groups`` for its ``field`` value (``prefetch()``:
-    children by their parent's key), in the order of ``instances``."""
+    children by their parent's key), in the order of ``instances``.
+
+    With ``order`` (a field name), ``tails`` and ``unordered``: the lists are checked for
+    being in ``order`` as they grow, which costs little while each instance is at hand
+    (a check afterwards reads every instance again, from memory long since left): ``tails``
+    keeps each group's last ``order`` value, ``unordered`` collects the groups' keys whose
+    list is out of that order (see ``sort_group``)."""
     reader = _Reader(field)
+    check = order is not None and tails is not None and unordered is not None
+    ordering = _Reader(order if check else field)
     for instance in instances:
         key = reader.required(instance)
         group = groups.get(key)
         if group is None:
             groups[key] = [instance]
+            if check:
+                tails[key] = ordering.required(instance)  # type: ignore[index]
         else:
             group.append(instance)
+            if check:
+                value = ordering.required(instance)
+                if value < tails[key]:  # type: ignore[index]
+                    unordered.add(key)  # type: ignore[union-attr]
+                tails[key] = value  # type: ignore[index]
 
 
 @cython.boundscheck(False)
@@ -764,26 +795,16 @@ def groups_of(parents: list[Any], field: str, groups: dict[Any, list[Any]]) -> l
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.locals(i=cython.Py_ssize_t, n=cython.Py_ssize_t)
-def sort_groups(groups: dict[Any, list[Any]], field: str) -> None:
-    """Sort every list of ``groups`` in place by its instances' ``field`` values, ties
-    kept in order (``prefetch()``: children in key order without an ORDER BY). A list
-    in order already, as rows read through an index mostly are, is only checked."""
+def sort_group(group: list[Any], field: str) -> None:
+    """Sort ``group`` in place by its instances' ``field`` values, ties kept in order
+    (``prefetch()``: children in key order without an ORDER BY)."""
+    n = len(group)
+    if n < 2:
+        return
     reader = _Reader(field)
-    for group in groups.values():
-        n = len(group)
-        if n < 2:
-            continue
-        previous = reader.required(group[0])
-        for i in range(1, n):
-            key = reader.required(group[i])
-            if key < previous:
-                break
-            previous = key
-        else:
-            continue
-        keys: list[Any] = [reader.required(instance) for instance in group]
-        order = sorted(range(n), key=keys.__getitem__)
-        group[:] = [group[i] for i in order]
+    keys: list[Any] = [reader.required(instance) for instance in group]
+    order = sorted(range(n), key=keys.__getitem__)
+    group[:] = [group[i] for i in order]
 
 
 @cython.boundscheck(False)
@@ -804,6 +825,7 @@ def attach(parents: list[Any], name: str, children: list[Any]) -> None:
                     PyObject_GenericSetDict(parent, {name: children[i]}, cython.NULL)
                 else:
                     d[name] = children[i]
+                track(parent)  # it now holds a reference that may lead back to it
             else:
                 _dict_of(parent)[name] = children[i]
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
-from oxyde._slicing import map_slices, run_slices
+from oxyde._slicing import each_timed, map_slices, run_slices
 from oxyde.exceptions import FieldLookupError, ManagerError
 from oxyde.meta.metadata import ForeignKey, ModelMeta, ReverseRelation
 from oxyde.meta.registry import get_meta
@@ -150,9 +150,10 @@ def _key_order(target: ModelMeta, order: list[str]) -> str | None:
     ``IN``/``= ANY`` come from the index on the FK column, and a sort of all of them by
     key is where the database's time went (PostgreSQL sorted the benchmark's 20,000
     posts on disk, past the default ``work_mem``: 57 ms, against 14 ms without the ORDER
-    BY). Each parent's list is sorted instead (``rowload.sort_groups``), which costs a
-    check per child when the rows came in key order. Integers compare the same in Python
-    as in SQL; other keys (text under a collation) may not.
+    BY). Each parent's list is sorted instead (``rowload.sort_group``), which costs a
+    check per child, made as the lists are built, when the rows came in key order.
+    Integers compare the same in Python as in SQL; other keys (text under a collation)
+    may not.
     """
     pk = target.pk
     if pk is None or pk.kind != "int" or order != [pk.name]:
@@ -245,11 +246,19 @@ async def _load_reverse(
         )
         field_name = fk.field_name
         group_into = _impl.rowload.group_into
+        # with no ORDER BY, each list's order is checked as it is built (``tails``: the
+        # last key per list) and only the lists found out of order are sorted
+        tails: dict[Any, Any] | None = None if by_key is None else {}
+        unordered: set[Any] = set()
         await run_slices(
-            len(rows), lambda start, stop: group_into(groups, rows[start:stop], field_name)
+            len(rows),
+            lambda start, stop: group_into(
+                groups, rows[start:stop], field_name, by_key, tails, unordered
+            ),
         )
-        if by_key is not None:
-            _impl.rowload.sort_groups(groups, by_key)
+        if unordered and by_key is not None:
+            sort_group, key = _impl.rowload.sort_group, by_key
+            await each_timed([groups[k] for k in unordered], lambda g: sort_group(g, key))
     await _set_relations(parents, relation.name, await _grouped(parents, fk.target_field, groups))
     return rows
 

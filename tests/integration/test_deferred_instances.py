@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import gc
 import pickle
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -221,3 +222,38 @@ async def test_a_loaded_row_holds_no_dict_until_used(tables: Any) -> None:
     held = gc.get_referents(post)
     assert any(type(r) is dict and r.get("title") == "t1" for r in held)
     assert not any(type(r) is tuple and "t1" in r for r in held)
+
+
+async def test_an_unread_instance_is_off_the_collectors_list_until_used(tables: Any) -> None:
+    """Full collections need not visit a large result nobody has read: compiled, an
+    instance whose row holds only plain values is untracked until something could make
+    it part of a cycle (settling, a relation stored into it, a new ``__dict__``)."""
+    if not _impl.rowload.deferred_descriptors():
+        pytest.skip("the pure-Python loader builds each instance whole")
+    notes = await DfNote.objects.order_by("id").all()
+    assert not any(gc.is_tracked(n) for n in notes)
+    assert notes[0].body == "n0" and gc.is_tracked(notes[0])
+    assert notes[1].model_dump()["rank"] == 1 and gc.is_tracked(notes[1])
+    notes[2].__dict__ = dict(notes[3].__dict__)
+    assert gc.is_tracked(notes[2]) and notes[2].body == "n3"
+    assert not gc.is_tracked(notes[4])
+    joined = await DfNote.objects.join("writer").order_by("id").all()
+    assert all(gc.is_tracked(n) for n in joined)  # each holds its writer now
+    (writer,) = await DfWriter.objects.prefetch("notes").all()
+    assert gc.is_tracked(writer)
+    # a row holding a value the collector tracks (an enum member) keeps it tracked
+    (post,) = await Post.objects.filter(views=2).all()
+    assert gc.is_tracked(post)
+
+
+async def test_cycles_through_loaded_instances_are_collected(tables: Any) -> None:
+    (writer,) = await DfWriter.objects.prefetch("notes").all()
+    notes = await DfNote.objects.order_by("id").all()
+    note, untouched = notes[0], notes[1]
+    note.writer = writer  # writer -> its notes list; this note -> writer -> ...
+    writer.notes.append(note)
+    gone = [weakref.ref(writer), weakref.ref(note), weakref.ref(writer.notes[0])]
+    del writer, note, notes
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None, None]
+    assert untouched.body == "n1"

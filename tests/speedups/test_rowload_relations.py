@@ -70,20 +70,44 @@ def test_groups_of_gives_every_parent_a_list_of_its_own(impls: Any) -> None:
         assert groups[1] == ["x", "y"] and lists[2] == ["x", "y"]
 
 
-def test_sort_groups_orders_each_list_by_key_and_keeps_ties_in_order(impls: Any) -> None:
+def _keyed(key: Any, pk: int, name: str) -> Any:
+    item = SimpleNamespace()
+    item.__dict__.update(key=key, pk=pk, name=name)
+    return item
+
+
+def test_group_into_finds_the_lists_out_of_order_across_calls(impls: Any) -> None:
+    items = [
+        _keyed(1, 10, "a"),
+        _keyed(2, 5, "b"),
+        _keyed(1, 20, "c"),
+        _keyed(2, 6, "d"),
+        _keyed(3, 9, "e"),
+        _keyed(1, 15, "f"),  # before "c": list 1 is out of order
+        _keyed(3, 9, "g"),  # a tie is in order
+    ]
+    for module in impls("rowload"):
+        groups: dict[Any, list[Any]] = {}
+        tails: dict[Any, Any] = {}
+        unordered: set[Any] = set()
+        module.group_into(groups, items[:4], "key", "pk", tails, unordered)
+        assert unordered == set()
+        module.group_into(groups, items[4:], "key", "pk", tails, unordered)
+        assert unordered == {1}
+        assert tails == {1: 15, 2: 6, 3: 9}
+        assert [i.name for i in groups[1]] == ["a", "c", "f"]
+
+
+def test_sort_group_orders_a_list_by_key_and_keeps_ties_in_order(impls: Any) -> None:
     for module in impls("rowload"):
         unsorted = [_item(30, "a"), _item(10, "b"), _item(20, "c"), _item(10, "d")]
-        in_order = [_item(1, "e"), _item(2, "f"), _item(2, "g")]
-        groups = {1: unsorted, 2: in_order, 3: [], 4: [_item(7, "h")]}
-        module.sort_groups(groups, "key")
-        assert {k: [i.name for i in v] for k, v in groups.items()} == {
-            1: ["b", "d", "c", "a"],
-            2: ["e", "f", "g"],
-            3: [],
-            4: ["h"],
-        }
-        # sorted in place: the lists are the ones passed in
-        assert groups[1] is unsorted and groups[2] is in_order
+        module.sort_group(unsorted, "key")
+        # sorted in place: the list is the one passed in
+        assert [i.name for i in unsorted] == ["b", "d", "c", "a"]
+        for short in ([], [_item(7, "h")]):
+            module.sort_group(short, "key")
+        with pytest.raises(KeyError):
+            module.sort_group([_item(1, "x"), SimpleNamespace()], "key")
 
 
 @pytest.mark.parametrize(

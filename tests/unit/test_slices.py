@@ -163,3 +163,52 @@ async def test_overlapping_runs_still_collect_garbage_past_the_pause_limit(
     await slices.run_slices(total, step)
     assert alive_at_the_end == [False]
     assert gc.isenabled()
+
+
+async def test_each_timed_yields_once_a_slice_of_time_has_passed_and_keeps_order() -> None:
+    ticks = 0
+
+    async def other() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    done: list[int] = []
+
+    def slow(item: int) -> None:
+        # items of very different cost: only the clock can say when to let others in
+        time.sleep(slices.SLICE_SECONDS if item % 2 else 0)
+        done.append(item)
+
+    task = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    started = ticks
+    try:
+        await slices.each_timed(list(range(20)), slow)
+    finally:
+        task.cancel()
+    assert done == list(range(20))
+    # every slow item fills a slice on its own
+    assert ticks - started >= 10
+    assert gc.isenabled()
+
+
+async def test_each_timed_of_quick_items_never_yields() -> None:
+    done: list[int] = []
+    ticks = 0
+
+    async def other() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    started = ticks
+    try:
+        await slices.each_timed(list(range(100)), done.append)
+    finally:
+        task.cancel()
+    assert done == list(range(100)) and ticks == started
