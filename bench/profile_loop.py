@@ -32,7 +32,8 @@ async def _run(test: str, kind: str, seconds: float, args: argparse.Namespace) -
     )
     name = "profile"
     server.create(name, large=test in spec.LARGE)
-    suite = _load_suite_class(BENCH_DIR / "contenders" / "oxyde" / "impl.py")({})
+    options = {"unsliced": True} if args.unsliced else {}
+    suite = _load_suite_class(BENCH_DIR / "contenders" / "oxyde" / "impl.py")(options)
     await suite.setup(server.target(name, args.pool_size))
     try:
         if args.ops:
@@ -74,6 +75,11 @@ def main() -> int:
         "--ops", type=int, default=0, help="run exactly this many timed operations instead"
     )
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument(
+        "--unsliced",
+        action="store_true",
+        help="convert and load large results in one piece, as the oxyde-unsliced contender",
+    )
     parser.add_argument("--scratch", type=Path, default=BENCH_DIR / ".work" / "profile")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/test")

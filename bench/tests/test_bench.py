@@ -13,6 +13,7 @@ import math
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,38 @@ async def test_heartbeat_stays_low_when_the_loop_is_free() -> None:
     assert result.max_lag is not None
     assert result.max_lag < 0.5 * result.seconds
     assert result.ops >= 5
+
+
+class _Rows(list[int]):
+    """A result that can be watched for being freed (a plain list cannot)."""
+
+
+class _HandedOver(Suite):
+    """large_values_100k's rows arrive through a future a loop callback resolves, as a
+    driver's reader callback hands them over; each call notes whether the previous
+    call's result was still alive when it started."""
+
+    async def setup(self, target: Target) -> None:
+        self.previous: weakref.ref[_Rows] | None = None
+        self.alive_at_start: list[bool] = []
+
+    async def large_values_100k(self) -> _Rows:
+        if self.previous is not None:
+            self.alive_at_start.append(self.previous() is not None)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[_Rows] = loop.create_future()
+        loop.call_soon(future.set_result, _Rows(range(spec.LARGE_ROWS)))
+        rows = await future
+        self.previous = weakref.ref(rows)
+        return rows
+
+
+async def test_a_large_result_is_freed_before_the_next_operation_starts() -> None:
+    suite = _HandedOver({})
+    await suite.setup(Target(kind="sqlite", url=""))
+    budget = Budget(seconds=0.0, min_iters=4, max_iters=8, warmup_seconds=0.0, warmup_iters=0)
+    await measure(suite, "large_values_100k", budget, Expected.from_dataset())
+    assert len(suite.alive_at_start) >= 4
+    # Without the turn given to the loop, the callback that woke the task keeps the
+    # future, and the rows, until the next operation's first await.
+    assert not any(suite.alive_at_start)
