@@ -4,9 +4,11 @@ and give exactly what one call would."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,6 +18,32 @@ from oxyde import _slicing as slices
 
 def double(rows: list[Any]) -> list[Any]:
     return [r * 2 for r in rows]
+
+
+class Turns:
+    """How many turns another task got on the loop."""
+
+    count = 0
+
+
+@contextlib.asynccontextmanager
+async def other_task() -> AsyncIterator[Turns]:
+    """Another task on the loop for the block's length, counting the turns it gets from
+    the block's first await on."""
+    turns = Turns()
+
+    async def spin() -> None:
+        while True:
+            turns.count += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(spin())
+    await asyncio.sleep(0)
+    turns.count = 0
+    try:
+        yield turns
+    finally:
+        task.cancel()
 
 
 async def test_a_small_result_is_one_call_without_an_await() -> None:
@@ -31,27 +59,14 @@ async def test_a_small_result_is_one_call_without_an_await() -> None:
 
 
 async def test_a_large_result_lets_other_tasks_run_and_keeps_its_order() -> None:
-    ticks = 0
-
-    async def other() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
     def slow(rows: list[Any]) -> list[Any]:
         time.sleep(len(rows) * 2e-6)  # about 2 ms per 1,000 rows, like loading models
         return double(rows)
 
     rows = list(range(30_000))
-    task = asyncio.create_task(other())
-    await asyncio.sleep(0)
-    started = ticks
-    try:
+    async with other_task() as turns:
         assert await slices.map_slices(slow, rows) == double(rows)
-    finally:
-        task.cancel()
-    assert ticks - started >= 5
+    assert turns.count >= 5
 
 
 async def test_slices_follow_the_time_each_one_took() -> None:
@@ -166,14 +181,6 @@ async def test_overlapping_runs_still_collect_garbage_past_the_pause_limit(
 
 
 async def test_each_timed_yields_once_a_slice_of_time_has_passed_and_keeps_order() -> None:
-    ticks = 0
-
-    async def other() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
     done: list[int] = []
 
     def slow(item: int) -> None:
@@ -181,34 +188,16 @@ async def test_each_timed_yields_once_a_slice_of_time_has_passed_and_keeps_order
         time.sleep(slices.SLICE_SECONDS if item % 2 else 0)
         done.append(item)
 
-    task = asyncio.create_task(other())
-    await asyncio.sleep(0)
-    started = ticks
-    try:
+    async with other_task() as turns:
         await slices.each_timed(list(range(20)), slow)
-    finally:
-        task.cancel()
     assert done == list(range(20))
     # every slow item fills a slice on its own
-    assert ticks - started >= 10
+    assert turns.count >= 10
     assert gc.isenabled()
 
 
 async def test_each_timed_of_quick_items_never_yields() -> None:
     done: list[int] = []
-    ticks = 0
-
-    async def other() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(other())
-    await asyncio.sleep(0)
-    started = ticks
-    try:
+    async with other_task() as turns:
         await slices.each_timed(list(range(100)), done.append)
-    finally:
-        task.cancel()
-    assert done == list(range(100)) and ticks == started
+    assert done == list(range(100)) and turns.count == 0
