@@ -90,6 +90,8 @@ Py_hash_t: TypeAlias = builtins.int
 ssize_t: TypeAlias = builtins.int
 size_t: TypeAlias = builtins.int
 Py_UCS4: TypeAlias = builtins.int | builtins.str
+# a pointer to bytes: indexing it gives their values
+p_uchar: TypeAlias = builtins.bytes
 float: TypeAlias = builtins.float
 double: TypeAlias = builtins.float
 longdouble: TypeAlias = builtins.float

@@ -147,6 +147,8 @@ Py_hash_t = _int_type("Py_hash_t")
 ssize_t = _int_type("ssize_t")
 size_t = _int_type("size_t")
 Py_UCS4 = _int_type("Py_UCS4")
+# only compiled code dereferences a pointer; pure, the name need only exist
+p_uchar = _CType("p_uchar", builtins.bytes)
 float = _float_type("float")
 double = _float_type("double")
 longdouble = _float_type("longdouble")

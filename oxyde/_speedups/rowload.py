@@ -33,6 +33,10 @@ if cython.compiled:
     # Compiled, instances are built through the C API: ``object.__setattr__`` called from
     # C still goes through a wrapper call per attribute, which cost more than all the rest
     # of a row (bench/micro: rows.*). The pure-Python branch does the same in Python.
+    from cython.cimports.cpython.datetime import (  # type: ignore[import-untyped, import-not-found]
+        datetime_new,
+        import_datetime,
+    )
     from cython.cimports.cpython.dict import PyDict_Copy  # type: ignore[import-untyped, import-not-found]
     from cython.cimports.cpython.object import (  # type: ignore[import-untyped, import-not-found]
         PyObject_GenericSetAttr,
@@ -44,6 +48,12 @@ if cython.compiled:
     from cython.cimports.cpython.type import (  # type: ignore[import-untyped, import-not-found]
         PyType_GenericNew,
         PyType_IsSubtype,
+    )
+    from cython.cimports.cpython.unicode import (  # type: ignore[import-untyped, import-not-found]
+        PyUnicode_1BYTE_DATA,
+        PyUnicode_1BYTE_KIND,
+        PyUnicode_GET_LENGTH,
+        PyUnicode_KIND,
     )
     from cython.cimports.oxyde._speedups._capi import (  # type: ignore[import-untyped, import-not-found]
         existing_dict,
@@ -57,6 +67,8 @@ if cython.compiled:
         untrack,
         untrack_if_atomic,
     )
+
+    import_datetime()
 
 _object_setattr = object.__setattr__
 _object_new = object.__new__
@@ -598,7 +610,7 @@ def load_models(cls: Any, plan: tuple[Any, ...], rows: list[Any]) -> list[Any]:
                     value = values[src]
                     conv = convs[i]
                     if conv is not None and value is not None:
-                        value = conv(value)
+                        value = _convert(conv, value) if cython.compiled else conv(value)
                 elif src == -1:
                     value = defaults[i]
                 else:
@@ -652,7 +664,7 @@ def _converted(
             conv = convs[i]
             value = values[src]
             if conv is not None and value is not None:
-                converted = conv(value)
+                converted = _convert(conv, value) if cython.compiled else conv(value)
                 if cython.compiled:
                     # the new tuple is this function's alone until it returns
                     Py_INCREF(converted)
@@ -888,7 +900,7 @@ def load_dicts(names: tuple[str, ...], convs: tuple[Any, ...], rows: list[Any]) 
             value = row[i]
             conv = convs[i]
             if conv is not None and value is not None:
-                value = conv(value)
+                value = _convert(conv, value) if cython.compiled else conv(value)
             d[names[i]] = value
         out.append(d)
     return out
@@ -911,7 +923,7 @@ def load_tuples(convs: tuple[Any, ...], rows: list[Any]) -> list[Any]:
             value = row[i]
             conv = convs[i]
             if conv is not None and value is not None:
-                value = conv(value)
+                value = _convert(conv, value) if cython.compiled else conv(value)
             items.append(value)
         out.append(tuple(items))
     return out
@@ -924,7 +936,9 @@ def load_scalars(conv: Any, rows: list[Any]) -> list[Any]:
     out: list[Any] = []
     for row in rows:
         value = row[0]
-        out.append(conv(value) if value is not None else None)
+        if value is not None:
+            value = _convert(conv, value) if cython.compiled else conv(value)
+        out.append(value)
     return out
 
 
@@ -941,9 +955,102 @@ _UTC = _dt.UTC
 def text_to_datetime(value: Any) -> Any:
     """A naive datetime column's text -> ``datetime``; text with an offset (older versions,
     other writers) gives its UTC wall time, as every naive column holds aware values."""
-    if type(value) is not str and isinstance(value, _dt.datetime):
+    if type(value) is str:
+        if cython.compiled:
+            quick = _naive_datetime(value)
+            if quick is not None:
+                return quick
+    elif isinstance(value, _dt.datetime):
         return value
     result = _fromisoformat(value)
     if result.tzinfo is not None:
         return result.astimezone(_UTC).replace(tzinfo=None)
     return result
+
+
+#: ``text_to_datetime`` itself: ``_convert`` recognises it among a plan's converters
+_TEXT_TO_DATETIME = cython.declare(object, text_to_datetime)
+
+
+@cython.cfunc
+@cython.inline
+def _convert(conv: Any, value: Any) -> Any:
+    """``conv(value)``; SQLite's datetime text in the forms oxyde and ``CURRENT_TIMESTAMP``
+    write is read here without a call through Python (compiled only: pure, every call site
+    calls ``conv`` itself)."""
+    if conv is _TEXT_TO_DATETIME and type(value) is str:
+        quick = _naive_datetime(value)
+        if quick is not None:
+            return quick
+    return conv(value)
+
+
+@cython.cfunc
+@cython.inline
+@cython.exceptval(check=False)
+@cython.locals(i=cython.Py_ssize_t, total=cython.long, c=cython.long)
+def _number(
+    text: cython.p_uchar, start: cython.Py_ssize_t, count: cython.Py_ssize_t
+) -> cython.long:
+    """The decimal number the bytes ``text[start:start + count]`` spell, -1 if any of
+    them is not an ASCII digit."""
+    total = 0
+    for i in range(start, start + count):
+        c = text[i] - 48
+        if c < 0 or c > 9:
+            return -1
+        total = total * 10 + c
+    return total
+
+
+@cython.cfunc
+@cython.locals(
+    n=cython.Py_ssize_t,
+    p=cython.p_uchar,
+    year=cython.long,
+    month=cython.long,
+    day=cython.long,
+    hour=cython.long,
+    minute=cython.long,
+    second=cython.long,
+    micro=cython.long,
+    last=cython.long,
+)
+def _naive_datetime(text: str) -> Any:
+    """``YYYY-MM-DD HH:MM:SS``, with ``T`` or a space between, and optionally ``.ffffff``:
+    the ``datetime`` it spells, read from the string's bytes (about a fifth of the
+    instructions of ``datetime.fromisoformat`` and the call to it). None for any other
+    text, or for a field out of range, so that ``fromisoformat`` reads it, or words its
+    error, as before. Compiled only."""
+    n = PyUnicode_GET_LENGTH(text)
+    if (n != 19 and n != 26) or PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND:
+        return None
+    p = PyUnicode_1BYTE_DATA(text)
+    # '-', '-', ' ' or 'T', ':', ':'
+    if p[4] != 45 or p[7] != 45 or (p[10] != 32 and p[10] != 84) or p[13] != 58 or p[16] != 58:
+        return None
+    year = _number(p, 0, 4)
+    month = _number(p, 5, 2)
+    day = _number(p, 8, 2)
+    hour = _number(p, 11, 2)
+    minute = _number(p, 14, 2)
+    second = _number(p, 17, 2)
+    micro = 0
+    if n == 26:
+        if p[19] != 46:  # '.'
+            return None
+        micro = _number(p, 20, 6)
+    if year < 1 or month < 1 or month > 12 or day < 1 or micro < 0:
+        return None
+    if hour < 0 or hour > 23 or minute < 0 or minute > 59 or second < 0 or second > 59:
+        return None
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        last = 29 if leap else 28
+    elif month == 4 or month == 6 or month == 9 or month == 11:
+        last = 30
+    else:
+        last = 31
+    if day > last:
+        return None
+    return datetime_new(year, month, day, hour, minute, second, micro, None)

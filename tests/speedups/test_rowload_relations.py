@@ -8,6 +8,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
 def test_unseen_keys_keeps_the_first_row_of_each_new_key(impls: Any) -> None:
@@ -132,3 +134,61 @@ def test_text_to_datetime_refuses_what_is_not_a_datetime(impls: Any) -> None:
             module.text_to_datetime("yesterday")
         with pytest.raises(TypeError):
             module.text_to_datetime(12)
+
+
+def _outcome(convert: Any, text: str) -> Any:
+    try:
+        value = convert(text)
+    except Exception as exc:  # the error is what is compared
+        return type(exc), str(exc)
+    assert type(value) is dt.datetime and value.tzinfo is None
+    return value
+
+
+_ANY_DATETIME = st.datetimes(
+    min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59, 59, 999999)
+)
+#: what oxyde and CURRENT_TIMESTAMP write, which the compiled reader parses itself
+_WRITTEN = st.tuples(_ANY_DATETIME, st.sampled_from(" T"), st.sampled_from(["auto", "seconds"]))
+#: the same shape with any digits (out-of-range fields, non-ASCII digits), any separator
+#: and any length of fraction: what it must leave to ``fromisoformat``, errors included
+_SHAPED = st.from_regex(r"\A\d{4}-\d{2}-\d{2}[ Tx]\d{2}:\d{2}:\d{2}(\.\d{1,7})?\Z")
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(written=_WRITTEN, shaped=_SHAPED)
+def test_text_to_datetime_reads_every_text_as_fromisoformat_does(
+    impls: Any, written: tuple[dt.datetime, str, str], shaped: str
+) -> None:
+    when, sep, timespec = written
+    text = when.isoformat(sep, timespec=timespec)
+    for module in impls("rowload"):
+        assert module.text_to_datetime(text) == when.replace(
+            microsecond=when.microsecond if timespec == "auto" else 0
+        )
+        assert _outcome(module.text_to_datetime, shaped) == _outcome(
+            dt.datetime.fromisoformat, shaped
+        )
+
+
+def test_text_to_datetime_compiled_leaves_edge_cases_to_fromisoformat(impls: Any) -> None:
+    texts = [
+        "2024-02-29 00:00:00",  # a leap day
+        "2023-02-29 00:00:00",  # not one
+        "1900-02-29 00:00:00",
+        "2000-02-29 12:00:00.000001",
+        "2024-04-31 00:00:00",
+        "2024-13-01 00:00:00",
+        "0000-01-01 00:00:00",
+        "2024-01-01 24:00:00",
+        "2024-01-01 23:60:00",
+        "2024-01-01 23:59:60",
+        "2024-01-01 00:00:00.12345a",
+        "2024-01-01 00:00:00,123456",
+        "9999-12-31 23:59:59.999999",
+    ]
+    pure, compiled = impls("rowload")
+    for text in texts:
+        assert _outcome(compiled.text_to_datetime, text) == _outcome(pure.text_to_datetime, text)
