@@ -853,7 +853,9 @@ class Query(Generic[M]):
                     "decides a conflict)"
                 )
             update = _upsert.update_columns(meta, update_fields, "update_fields")
-        instances = [_as_instance(self.model, o) for o in objects]
+        model = self.model
+        # the exact class needs no call: the usual case, one check per object
+        instances = [o if type(o) is model else _as_instance(model, o) for o in objects]
         if not instances:
             return []
         ex = _ex.resolve_executor(using, client, self)

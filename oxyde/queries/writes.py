@@ -9,9 +9,7 @@ and every group runs inside one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from functools import partial
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from oxyde import _impl
@@ -130,7 +128,6 @@ _EXACT_KINDS: dict[str, type] = {"int": int, "str": str, "bool": bool}
 _returned: dict[tuple[ModelMeta, tuple[str, ...]], tuple[Column, ...]] = {}
 #: kinds whose converted values may be mutable (each instance needs its own)
 _MUTABLE_KINDS = frozenset({"json", "array", "any"})
-_MISSING: Any = object()
 
 
 def _returned_columns(meta: ModelMeta, cols: list[Column]) -> tuple[Column, ...]:
@@ -162,28 +159,32 @@ def _apply_rows(
 ) -> None:
     """``_apply_row`` for each instance and its row, converters looked up once; the rows
     hold ``columns`` (default: every column) in meta order. Every column counts as set."""
-    if len(instances) != len(rows):
-        raise ValueError(f"{len(rows)} rows came back for {len(instances)} instances")
-    if not rows:
-        return
-    dialect = ex.dialect
     if columns is None:
         columns = tuple(meta.columns.values())
-    # Column by column, not row by row: a column's values are converted in one pass, and
-    # the loops left per row are one store each, cheaper than one loop per row over the
-    # columns and their converters.
-    dicts = [instance.__dict__ for instance in instances]
-    for column, stored in zip(columns, zip(*rows, strict=True), strict=True):
-        conv = column_converter(column, dialect)
-        values: Sequence[Any] = stored
-        if conv is not None:
-            values = _converted(stored, conv, column.kind not in _MUTABLE_KINDS)
-        name = column.name
-        for data, value in zip(dicts, values, strict=True):
-            data[name] = value
-    every = _column_names(meta)
-    for instance in instances:
-        instance.__pydantic_fields_set__.update(every)
+    names, convs, shared = _returned_plan(meta, columns, ex.dialect)
+    _impl.rowload.apply_returned(instances, names, convs, shared, rows, _column_names(meta))
+
+
+_ReturnedPlan = tuple[tuple[str, ...], tuple[Any, ...], tuple[bool, ...]]
+#: (model, columns, dialect) -> (names, converters, shared) for ``apply_returned``
+_returned_plans: dict[tuple[Any, ...], _ReturnedPlan] = {}
+
+
+def _returned_plan(meta: ModelMeta, columns: tuple[Column, ...], dialect: Dialect) -> _ReturnedPlan:
+    key = (meta, columns, dialect)
+    found = _returned_plans.get(key)
+    if found is None:
+        convs = tuple(column_converter(c, dialect) for c in columns)
+        found = (
+            tuple(c.name for c in columns),
+            convs,
+            tuple(
+                conv is not None and c.kind not in _MUTABLE_KINDS
+                for c, conv in zip(columns, convs, strict=True)
+            ),
+        )
+        _returned_plans[key] = found
+    return found
 
 
 def _apply_one(
@@ -198,29 +199,6 @@ def _apply_one(
                 value = conv(value)
         data[column.name] = value
     instance.__pydantic_fields_set__.update(_column_names(meta))
-
-
-def _converted(values: tuple[Any, ...], conv: Callable[[Any], Any], shared: bool) -> list[Any]:
-    """``conv`` over one column's returned values (None stays None). ``shared``: the
-    kind's Python values are immutable, so one stored value converts once per call: the
-    rows of one INSERT often repeat a value (a database default such as
-    CURRENT_TIMESTAMP is the same for the whole statement)."""
-    if not shared:
-        return [None if value is None else conv(value) for value in values]
-    memo: dict[str, Any] = {}
-    out = []
-    for value in values:
-        if value is not None:
-            if type(value) is not str:
-                # only text keys: 1, 1.0 and True are one dict key but may convert apart
-                value = conv(value)
-            else:
-                done = memo.get(value, _MISSING)
-                if done is _MISSING:
-                    done = memo[value] = conv(value)
-                value = done
-        out.append(value)
-    return out
 
 
 #: per model, the names of its columns as a frozenset (a set merges one without hashing)
@@ -308,23 +286,7 @@ async def bulk_insert(
     if not rules or not instances:
         by_omission[()] = list(instances)
     else:
-        # One pass over the instances per rule (list comprehensions, no call per
-        # instance), then a key per instance.
-        datas = [instance.__dict__ for instance in instances]
-        flags: list[list[bool]] = []
-        for name, auto, default in rules:
-            if auto and default:
-                flags.append(
-                    [
-                        data.get(name) is None or name not in instance.__pydantic_fields_set__
-                        for data, instance in zip(datas, instances, strict=True)
-                    ]
-                )
-            elif auto:
-                flags.append([data.get(name) is None for data in datas])
-            else:
-                flags.append([name not in i.__pydantic_fields_set__ for i in instances])
-        keys = list(zip(*flags, strict=True))
+        keys = _impl.rowload.omission_keys(instances, rules)
         if keys.count(keys[0]) == len(keys):
             by_omission[keys[0]] = list(instances)  # the usual case: one column set
         else:
@@ -419,15 +381,8 @@ async def _copy_batch(
 async def _insert_batch(
     ex: Executor, meta: ModelMeta, cols: list[Column], members: list[Any]
 ) -> None:
-    names = [c.name for c in cols]
-    if not names:
-        values: list[Any] = []
-    elif len(names) == 1:
-        only = names[0]
-        values = [instance.__dict__[only] for instance in members]
-    else:
-        row_of = itemgetter(*names)  # one C call per instance for its whole row
-        values = [value for instance in members for value in row_of(instance.__dict__)]
+    names = tuple(c.name for c in cols)
+    values = _impl.rowload.insert_values(members, names)
     dialect = ex.dialect
     if dialect.supports_returning("insert"):
         returned = _returned_columns(meta, cols)

@@ -257,3 +257,17 @@ async def test_cycles_through_loaded_instances_are_collected(tables: Any) -> Non
     gc.collect()
     assert [ref() for ref in gone] == [None, None, None]
     assert untouched.body == "n1"
+
+
+async def test_unread_instances_insert_again_whole(tables: Any) -> None:
+    """``bulk_create`` reads an instance nobody has read yet (compiled: still deferred)
+    like any other: every field of every row goes back in, and RETURNING fills it."""
+    columns = ("id", "body", "rank", "writer_id")
+    rows = [tuple(r) for r in await DfNote.objects.order_by("id").values_list(*columns).all()]
+    loaded = await DfNote.objects.order_by("id").all()
+    await DfNote.objects.filter(id__gte=0).delete()
+    assert await DfNote.objects.count() == 0
+    again = await DfNote.objects.bulk_create(loaded)
+    back = [tuple(r) for r in await DfNote.objects.order_by("id").values_list(*columns).all()]
+    assert back == rows
+    assert [(n.id, n.body, n.rank, n.writer_id) for n in again] == rows
