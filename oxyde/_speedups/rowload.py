@@ -882,11 +882,13 @@ def mark_set(instances: list[Any], name: str) -> None:
 
 @cython.cfunc
 def _whole_dict(obj: Any) -> dict[str, Any]:
-    """``obj.__dict__`` of a model instance, a deferred one's built first."""
+    """``obj.__dict__``, a deferred instance's built first."""
     if cython.compiled:
-        d: dict[str, Any] | None = _settle(obj)
-        if d is not None:
-            return d
+        # only a BaseModel has the slot a deferred instance keeps its row in
+        if PyType_IsSubtype(type(obj), _BaseModel):
+            d: dict[str, Any] | None = _settle(obj)
+            if d is not None:
+                return d
         return instance_dict(obj)  # type: ignore[no-any-return]
     return obj.__dict__  # type: ignore[no-any-return]
 

@@ -4,6 +4,7 @@ rows back onto instances, pure and compiled alike (``bulk_create`` runs on them)
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -104,3 +105,10 @@ def test_apply_returned_refuses_a_row_count_or_width_mismatch(impls: Any) -> Non
                 entries, ("id", "title"), (None, None), (False, False), [(1,), (2,)], frozenset()
             )
         assert [e.id for e in entries] == [None, None]
+
+
+def test_any_object_with_a_dict_is_read_as_it_is(impls: Any) -> None:
+    """Only a model instance can be deferred; anything else is read through its dict."""
+    for module in impls("rowload"):
+        plain = [SimpleNamespace(a=1, b="x"), SimpleNamespace(a=2, b="y")]
+        assert module.insert_values(plain, ("b", "a")) == ["x", 1, "y", 2]
