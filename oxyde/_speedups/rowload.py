@@ -24,6 +24,7 @@ except ModuleNotFoundError:  # pure-Python install without Cython
 
 import datetime as _dt
 import types as _types
+from operator import itemgetter as _itemgetter
 from typing import Any
 
 from pydantic import BaseModel as _BaseModel
@@ -899,6 +900,8 @@ def omission_keys(instances: list[Any], rules: tuple[Any, ...]) -> list[Any]:
     with one flag per rule ``(field name, auto-increment, has a db default)``. An
     auto-increment column is left out while its value is None, one with a database
     default while the instance has not set it, one with both in either case."""
+    if not cython.compiled:
+        return _omission_keys_by_rule(instances, rules)
     m = len(rules)
     keys: list[Any] = []
     for instance in instances:
@@ -922,11 +925,39 @@ def omission_keys(instances: list[Any], rules: tuple[Any, ...]) -> list[Any]:
     return keys
 
 
+def _omission_keys_by_rule(instances: list[Any], rules: tuple[Any, ...]) -> list[Any]:
+    """``omission_keys`` for the interpreter: a comprehension per rule, then the flags
+    zipped into keys (a loop per instance and rule costs the interpreter twice as much)."""
+    if not rules:
+        return [() for _ in instances]
+    dicts = [instance.__dict__ for instance in instances]
+    flags: list[list[bool]] = []
+    for name, auto, default in rules:
+        if auto and default:
+            flags.append(
+                [
+                    d.get(name) is None or name not in i.__pydantic_fields_set__
+                    for d, i in zip(dicts, instances, strict=True)
+                ]
+            )
+        elif auto:
+            flags.append([d.get(name) is None for d in dicts])
+        elif default:
+            flags.append([name not in i.__pydantic_fields_set__ for i in instances])
+        else:
+            flags.append([False] * len(instances))
+    return list(zip(*flags, strict=True))
+
+
 @cython.locals(j=cython.Py_ssize_t, m=cython.Py_ssize_t)
 def insert_values(instances: list[Any], names: tuple[Any, ...]) -> list[Any]:
     """The values of ``names`` of every instance, one flat list, instance after instance:
     the parameters of a multi-row INSERT. A missing field raises KeyError."""
     m = len(names)
+    if not cython.compiled and m > 1:
+        # the interpreter's quickest: one C call per instance for its whole row
+        row_of = _itemgetter(*names)
+        return [value for instance in instances for value in row_of(instance.__dict__)]
     values: list[Any] = []
     for instance in instances:
         d = _whole_dict(instance)
@@ -951,6 +982,9 @@ def apply_returned(
     if len(instances) != len(rows):
         raise ValueError(f"{len(rows)} rows came back for {len(instances)} instances")
     m = len(names)
+    if not cython.compiled:
+        _apply_by_column(instances, names, convs, shared, rows, every)
+        return
     memos: list[Any] = [{} if shared[j] else None for j in range(m)]
     for i in range(len(rows)):
         instance = instances[i]
@@ -974,6 +1008,50 @@ def apply_returned(
                 else:
                     value = _convert(conv, value) if cython.compiled else conv(value)
             d[names[j]] = value
+        instance.__pydantic_fields_set__.update(every)
+
+
+def _apply_by_column(
+    instances: list[Any],
+    names: tuple[Any, ...],
+    convs: tuple[Any, ...],
+    shared: tuple[Any, ...],
+    rows: list[Any],
+    every: frozenset[str],
+) -> None:
+    """``apply_returned`` for the interpreter: column by column, so that a column's values
+    convert in one pass and what is left per row is one store per column."""
+    m = len(names)
+    for row in rows:
+        if len(row) < m:
+            raise ValueError(f"a row of {len(row)} values for {m} columns")
+    dicts = [instance.__dict__ for instance in instances]
+    # the rows transposed: the j-th value of every row (a row may hold more than m)
+    for j, stored in zip(range(m), zip(*rows, strict=False), strict=False):
+        conv = convs[j]
+        values: Any = stored
+        if conv is not None:
+            if not shared[j]:
+                values = [None if v is None else conv(v) for v in stored]
+            else:
+                memo: dict[Any, Any] = {}
+                values = []
+                for v in stored:
+                    if v is not None:
+                        if type(v) is not str:
+                            # only text keys: 1, 1.0 and True are one dict key but may
+                            # convert apart
+                            v = conv(v)
+                        else:
+                            done = memo.get(v, _ABSENT)
+                            if done is _ABSENT:
+                                done = memo[v] = conv(v)
+                            v = done
+                    values.append(v)
+        name = names[j]
+        for d, value in zip(dicts, values, strict=True):
+            d[name] = value
+    for instance in instances:
         instance.__pydantic_fields_set__.update(every)
 
 
