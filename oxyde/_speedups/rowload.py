@@ -1137,6 +1137,12 @@ def text_to_datetime(value: Any) -> Any:
                 return quick
     elif isinstance(value, _dt.datetime):
         return value
+    return _parsed_datetime(value)
+
+
+@cython.cfunc
+def _parsed_datetime(value: Any) -> Any:
+    """``datetime.fromisoformat(value)``, an aware result as its UTC wall time."""
     result = _fromisoformat(value)
     if result.tzinfo is not None:
         return result.astimezone(_UTC).replace(tzinfo=None)
@@ -1154,9 +1160,9 @@ def _convert(conv: Any, value: Any) -> Any:
     write is read here without a call through Python (compiled only: pure, every call site
     calls ``conv`` itself)."""
     if conv is _TEXT_TO_DATETIME and type(value) is str:
+        # text_to_datetime's own steps, without trying the quick read a second time
         quick = _naive_datetime(value)
-        if quick is not None:
-            return quick
+        return quick if quick is not None else _parsed_datetime(value)
     return conv(value)
 
 

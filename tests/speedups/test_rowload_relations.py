@@ -188,7 +188,15 @@ def test_text_to_datetime_compiled_leaves_edge_cases_to_fromisoformat(impls: Any
         "2024-01-01 00:00:00.12345a",
         "2024-01-01 00:00:00,123456",
         "9999-12-31 23:59:59.999999",
+        "2024-01-02 03:04:05+02:00",  # an offset: its UTC wall time
     ]
     pure, compiled = impls("rowload")
+
+    def through_plan(text: str) -> Any:
+        # the loaders call the converter without a Python call for this one (_convert)
+        return compiled.load_scalars(compiled.text_to_datetime, [(text,)])[0]
+
     for text in texts:
-        assert _outcome(compiled.text_to_datetime, text) == _outcome(pure.text_to_datetime, text)
+        expected = _outcome(pure.text_to_datetime, text)
+        assert _outcome(compiled.text_to_datetime, text) == expected
+        assert _outcome(through_plan, text) == expected
