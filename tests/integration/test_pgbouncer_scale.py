@@ -25,6 +25,10 @@ TASKS = 200
 ROUNDS = 5
 #: PgBouncer's default_pool_size: the server connections it may open
 SERVER_POOL = 5
+#: the clients' application_name: PgBouncer sets it on every server connection it lends
+#: them, which tells its sessions apart from any other the server has on this database
+#: (a session another test closed a moment ago may still be on its way out)
+APP_NAME = "oxyde-pgbouncer-scale"
 
 
 class PbCounter(Model):
@@ -57,7 +61,12 @@ async def through_bouncer(bouncer: str, backend_name: str) -> AsyncIterator[Asyn
         )
     database = AsyncDatabase(
         bouncer,
-        settings=PoolSettings(max_connections=20, pg_prepare=False, acquire_timeout=60),
+        settings=PoolSettings(
+            max_connections=20,
+            pg_prepare=False,
+            acquire_timeout=60,
+            pg_application_name=APP_NAME,
+        ),
         overwrite=True,
     )
     await database.connect()
@@ -86,8 +95,8 @@ async def test_200_tasks_through_pgbouncer_transaction_mode(
             while not done.is_set():
                 rows = await watcher.fetch(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
-                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
-                    (dbname,),
+                    "AND backend_type = 'client backend' AND application_name = $2",
+                    (dbname, APP_NAME),
                 )
                 peak = max(peak, int(rows[0][0]))
                 await asyncio.sleep(0.01)
