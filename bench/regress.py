@@ -16,6 +16,12 @@ ratios (oxyde-c ops/s divided by the raw driver's: apsw, psycopg, mysqlclient), 
 fails the check when its ratio falls more than ``--tolerance`` (25% by default) below the
 recorded one. A database whose server did not answer, or a test missing on either side, is
 listed and not counted as a drop. Exit status: 0 no drop, 1 a drop, 2 bad input.
+
+One quick round per test still catches a disturbed moment now and then (another process,
+the table a test writes to growing). So a ratio under its floor is measured again before it
+counts: the flagged tests alone, in ``--confirm`` focused quick runs (or read from
+``--confirm-from`` files), and the drop stands only when no re-run reaches the floor either.
+A real slowdown shows in every run; a moment's disturbance does not come back on cue.
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class Row:
     baseline: float | None
     now: float | None
     floor: float | None
+    #: the best ratio of the focused re-runs, when ``now`` was under the floor
+    recheck: float | None = None
 
     @property
     def change(self) -> float | None:
@@ -60,7 +68,15 @@ class Row:
         if self.baseline is None:
             return "new"
         assert self.floor is not None
-        return "DROP" if self.now < self.floor else "ok"
+        if self.now >= self.floor:
+            return "ok"
+        if self.recheck is not None and self.recheck >= self.floor:
+            return "ok on recheck"
+        return "DROP"
+
+    @property
+    def under_floor(self) -> bool:
+        return self.floor is not None and self.now is not None and self.now < self.floor
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -95,9 +111,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--run-args", default="", help="more arguments for bench/run.py, e.g. '--rounds 5'"
     )
+    parser.add_argument(
+        "--confirm",
+        type=int,
+        default=1,
+        help="focused quick runs of the tests under their floor before a drop counts "
+        "(default 1; 0 counts the first run alone)",
+    )
+    parser.add_argument(
+        "--confirm-from",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="RESULTS_JSON",
+        help="read the re-runs from results.json files instead of running them",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error(f"--runs must be at least 1, got {args.runs}")
+    if args.confirm < 0:
+        parser.error(f"--confirm must be 0 or more, got {args.confirm}")
     if not 0.0 < args.tolerance < 1.0:
         parser.error(f"--tolerance must be between 0 and 1 (exclusive), got {args.tolerance}")
     unknown = [d for d in args.db.split(",") if d and d not in RAW]
@@ -136,6 +169,27 @@ def median_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
         db: {test: statistics.median(values) for test, values in per_test.items()}
         for db, per_test in seen.items()
     }
+
+
+def best_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """``ratios`` of several runs: per database and test, the highest."""
+    best: dict[str, dict[str, float]] = {}
+    for results in runs:
+        for db, per_test in ratios(results).items():
+            for test, value in per_test.items():
+                found = best.setdefault(db, {})
+                found[test] = max(value, found.get(test, value))
+    return best
+
+
+def recheck(rows: list[Row], rerun: dict[str, dict[str, float]]) -> list[Row]:
+    """``rows`` with each one under its floor given its re-measured ratio, if any."""
+    return [
+        Row(r.db, r.test, r.baseline, r.now, r.floor, rerun.get(r.db, {}).get(r.test))
+        if r.under_floor
+        else r
+        for r in rows
+    ]
 
 
 def quick_run(dbs: str, extra: str) -> dict[str, Any]:
@@ -195,12 +249,13 @@ def table(rows: list[Row]) -> str:
     lines = [
         f"oxyde-c / raw driver ({', '.join(f'{db}: {raw}' for db, raw in RAW.items())})",
         "",
-        "| db | test | baseline | now | change | floor | status |",
-        "|---|---|--:|--:|--:|--:|---|",
+        "| db | test | baseline | now | change | floor | recheck | status |",
+        "|---|---|--:|--:|--:|--:|--:|---|",
     ]
     lines.extend(
         f"| {row.db} | {row.test} | {_fmt(row.baseline, '.2f')} | {_fmt(row.now, '.2f')} | "
-        f"{_fmt(row.change, '+.0%')} | {_fmt(row.floor, '.2f')} | {row.status} |"
+        f"{_fmt(row.change, '+.0%')} | {_fmt(row.floor, '.2f')} | "
+        f"{_fmt(row.recheck, '.2f')} | {row.status} |"
         for row in rows
     )
     return "\n".join(lines)
@@ -242,6 +297,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"baseline {args.baseline} has no 'ratios' object", file=sys.stderr)
         return 2
     rows = compare(baseline, now, args.tolerance)
+    flagged = [r for r in rows if r.under_floor]
+    if flagged:
+        reruns: list[dict[str, Any]] = []
+        if args.confirm_from is not None:
+            reruns = [load_json(path, "re-run results file") for path in args.confirm_from]
+        elif args.from_results is None and args.confirm:
+            dbs = ",".join(sorted({r.db for r in flagged}))
+            tests = ",".join(sorted({r.test for r in flagged}))
+            print(f"re-measuring {len(flagged)} ratio(s) under their floor: {tests} on {dbs}")
+            reruns = [
+                quick_run(dbs, f"{args.run_args} --tests {tests}") for _ in range(args.confirm)
+            ]
+        rows = recheck(rows, best_ratios(reruns))
     print(table(rows))
     drops = [r for r in rows if r.status == "DROP"]
     missing = [r for r in rows if r.status == "missing now"]

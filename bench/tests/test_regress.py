@@ -72,7 +72,7 @@ def test_a_drop_beyond_the_tolerance_fails_and_a_smaller_one_passes(
     )
     assert regress.main(["--from-results", str(dropped), "--baseline", str(baseline)]) == 1
     out = capsys.readouterr().out
-    assert "| sqlite | select_pk | 0.40 | 0.29 | -28% | 0.30 | DROP |" in out
+    assert "| sqlite | select_pk | 0.40 | 0.29 | -28% | 0.30 | - | DROP |" in out
     assert "FAILED: 1 ratio(s) dropped more than 25%: sqlite/select_pk" in out
 
 
@@ -98,8 +98,94 @@ def test_a_database_missing_now_is_listed_not_failed(
     )
     assert regress.main(["--from-results", str(only_sqlite), "--baseline", str(baseline)]) == 0
     out = capsys.readouterr().out
-    assert "| mysql | select_pk | 1.00 | - | - | 0.75 | missing now |" in out
+    assert "| mysql | select_pk | 1.00 | - | - | 0.75 | - | missing now |" in out
     assert "1 baseline test(s) did not finish now" in out
+
+
+def test_a_drop_counts_only_when_no_re_run_reaches_the_floor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    baseline = tmp_path / "baseline.json"
+    before = tmp_path / "before.json"
+    before.write_text(
+        json.dumps(
+            _results(
+                {
+                    "sqlite": {
+                        "select_pk": {"oxyde-c": 40, "apsw": 100},
+                        "join_simple": {"oxyde-c": 60, "apsw": 100},
+                    }
+                }
+            )
+        )
+    )
+    regress.main(["--record", "--from-results", str(before), "--baseline", str(baseline)])
+    # both under their floors (0.30 and 0.45) in the first run
+    first = tmp_path / "first.json"
+    first.write_text(
+        json.dumps(
+            _results(
+                {
+                    "sqlite": {
+                        "select_pk": {"oxyde-c": 20, "apsw": 100},
+                        "join_simple": {"oxyde-c": 30, "apsw": 100},
+                    }
+                }
+            )
+        )
+    )
+    # re-runs: select_pk is back above its floor in one of them, join_simple in none
+    reruns = []
+    for i, (pk, join) in enumerate([(25, 40), (38, 44)]):
+        path = tmp_path / f"rerun{i}.json"
+        path.write_text(
+            json.dumps(
+                _results(
+                    {
+                        "sqlite": {
+                            "select_pk": {"oxyde-c": pk, "apsw": 100},
+                            "join_simple": {"oxyde-c": join, "apsw": 100},
+                        }
+                    }
+                )
+            )
+        )
+        reruns.append(str(path))
+    code = regress.main(
+        ["--from-results", str(first), "--baseline", str(baseline), "--confirm-from", *reruns]
+    )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "| sqlite | select_pk | 0.40 | 0.20 | -50% | 0.30 | 0.38 | ok on recheck |" in out
+    assert "| sqlite | join_simple | 0.60 | 0.30 | -50% | 0.45 | 0.44 | DROP |" in out
+    assert "FAILED: 1 ratio(s) dropped more than 25%: sqlite/join_simple" in out
+
+    # a re-run that reaches the floor for every flagged test: no drop
+    recovered = tmp_path / "recovered.json"
+    recovered.write_text(
+        json.dumps(
+            _results(
+                {
+                    "sqlite": {
+                        "select_pk": {"oxyde-c": 41, "apsw": 100},
+                        "join_simple": {"oxyde-c": 58, "apsw": 100},
+                    }
+                }
+            )
+        )
+    )
+    code = regress.main(
+        [
+            "--from-results",
+            str(first),
+            "--baseline",
+            str(baseline),
+            "--confirm-from",
+            str(recovered),
+        ]
+    )
+    assert code == 0
+    assert "ok: no ratio dropped" in capsys.readouterr().out
 
 
 def test_bad_tolerance_and_unreadable_baseline_are_refused(tmp_path: Path) -> None:
@@ -129,3 +215,5 @@ def test_several_runs_record_each_ratio_as_its_median(tmp_path: Path) -> None:
     assert recorded["runs"] == 3
     with pytest.raises(SystemExit):
         regress.parse_args(["--runs", "0"])
+    with pytest.raises(SystemExit):
+        regress.parse_args(["--confirm", "-1"])
