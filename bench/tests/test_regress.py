@@ -102,57 +102,29 @@ def test_a_database_missing_now_is_listed_not_failed(
     assert "1 baseline test(s) did not finish now" in out
 
 
+def _sqlite_run(tmp_path: Path, name: str, select_pk: float, join_simple: float) -> str:
+    """A results file of one SQLite run: oxyde-c's ops/s for two tests, apsw at 100."""
+    path = tmp_path / f"{name}.json"
+    cells = {
+        "select_pk": {"oxyde-c": select_pk, "apsw": 100},
+        "join_simple": {"oxyde-c": join_simple, "apsw": 100},
+    }
+    path.write_text(json.dumps(_results({"sqlite": cells})))
+    return str(path)
+
+
 def test_a_drop_counts_only_when_no_re_run_reaches_the_floor(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    baseline = tmp_path / "baseline.json"
-    before = tmp_path / "before.json"
-    before.write_text(
-        json.dumps(
-            _results(
-                {
-                    "sqlite": {
-                        "select_pk": {"oxyde-c": 40, "apsw": 100},
-                        "join_simple": {"oxyde-c": 60, "apsw": 100},
-                    }
-                }
-            )
-        )
-    )
-    regress.main(["--record", "--from-results", str(before), "--baseline", str(baseline)])
+    baseline = str(tmp_path / "baseline.json")
+    before = _sqlite_run(tmp_path, "before", 40, 60)
+    regress.main(["--record", "--from-results", before, "--baseline", baseline])
     # both under their floors (0.30 and 0.45) in the first run
-    first = tmp_path / "first.json"
-    first.write_text(
-        json.dumps(
-            _results(
-                {
-                    "sqlite": {
-                        "select_pk": {"oxyde-c": 20, "apsw": 100},
-                        "join_simple": {"oxyde-c": 30, "apsw": 100},
-                    }
-                }
-            )
-        )
-    )
+    first = _sqlite_run(tmp_path, "first", 20, 30)
     # re-runs: select_pk is back above its floor in one of them, join_simple in none
-    reruns = []
-    for i, (pk, join) in enumerate([(25, 40), (38, 44)]):
-        path = tmp_path / f"rerun{i}.json"
-        path.write_text(
-            json.dumps(
-                _results(
-                    {
-                        "sqlite": {
-                            "select_pk": {"oxyde-c": pk, "apsw": 100},
-                            "join_simple": {"oxyde-c": join, "apsw": 100},
-                        }
-                    }
-                )
-            )
-        )
-        reruns.append(str(path))
+    reruns = [_sqlite_run(tmp_path, "rerun0", 25, 40), _sqlite_run(tmp_path, "rerun1", 38, 44)]
     code = regress.main(
-        ["--from-results", str(first), "--baseline", str(baseline), "--confirm-from", *reruns]
+        ["--from-results", first, "--baseline", baseline, "--confirm-from", *reruns]
     )
     out = capsys.readouterr().out
     assert code == 1
@@ -161,28 +133,9 @@ def test_a_drop_counts_only_when_no_re_run_reaches_the_floor(
     assert "FAILED: 1 ratio(s) dropped more than 25%: sqlite/join_simple" in out
 
     # a re-run that reaches the floor for every flagged test: no drop
-    recovered = tmp_path / "recovered.json"
-    recovered.write_text(
-        json.dumps(
-            _results(
-                {
-                    "sqlite": {
-                        "select_pk": {"oxyde-c": 41, "apsw": 100},
-                        "join_simple": {"oxyde-c": 58, "apsw": 100},
-                    }
-                }
-            )
-        )
-    )
+    recovered = _sqlite_run(tmp_path, "recovered", 41, 58)
     code = regress.main(
-        [
-            "--from-results",
-            str(first),
-            "--baseline",
-            str(baseline),
-            "--confirm-from",
-            str(recovered),
-        ]
+        ["--from-results", first, "--baseline", baseline, "--confirm-from", recovered]
     )
     assert code == 0
     assert "ok: no ratio dropped" in capsys.readouterr().out
