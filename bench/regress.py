@@ -32,7 +32,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -157,38 +158,33 @@ def ratios(results: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
-def median_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """``ratios`` of several runs: per database and test, the median over the runs that
-    finished the test (the mean of the middle two for an even count)."""
+def combined_ratios(
+    runs: list[dict[str, Any]], pick: Callable[[list[float]], float]
+) -> dict[str, dict[str, float]]:
+    """``ratios`` of several runs: per database and test, ``pick`` of the ratios of the
+    runs that finished the test."""
     seen: dict[str, dict[str, list[float]]] = {}
     for results in runs:
         for db, per_test in ratios(results).items():
             for test, value in per_test.items():
                 seen.setdefault(db, {}).setdefault(test, []).append(value)
     return {
-        db: {test: statistics.median(values) for test, values in per_test.items()}
+        db: {test: pick(values) for test, values in per_test.items()}
         for db, per_test in seen.items()
     }
 
 
-def best_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """``ratios`` of several runs: per database and test, the highest."""
-    best: dict[str, dict[str, float]] = {}
-    for results in runs:
-        for db, per_test in ratios(results).items():
-            for test, value in per_test.items():
-                found = best.setdefault(db, {})
-                found[test] = max(value, found.get(test, value))
-    return best
+def median_ratios(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per database and test, the median ratio (the mean of the middle two for an even
+    count): what a baseline records and what a check compares."""
+    return combined_ratios(runs, statistics.median)
 
 
-def recheck(rows: list[Row], rerun: dict[str, dict[str, float]]) -> list[Row]:
-    """``rows`` with each one under its floor given its re-measured ratio, if any."""
+def recheck(rows: list[Row], reruns: list[dict[str, Any]]) -> list[Row]:
+    """``rows`` with each one under its floor given its best ratio in ``reruns``, if any."""
+    best = combined_ratios(reruns, max)
     return [
-        Row(r.db, r.test, r.baseline, r.now, r.floor, rerun.get(r.db, {}).get(r.test))
-        if r.under_floor
-        else r
-        for r in rows
+        replace(r, recheck=best.get(r.db, {}).get(r.test)) if r.under_floor else r for r in rows
     ]
 
 
@@ -309,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             reruns = [
                 quick_run(dbs, f"{args.run_args} --tests {tests}") for _ in range(args.confirm)
             ]
-        rows = recheck(rows, best_ratios(reruns))
+        rows = recheck(rows, reruns)
     print(table(rows))
     drops = [r for r in rows if r.status == "DROP"]
     missing = [r for r in rows if r.status == "missing now"]
